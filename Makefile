@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvmft top-level build. `make` builds the module against the Debian kernel
+# headers installed here (not the running kernel), the controller, the BPF
+# programs and the selftests. `make check` runs every test; `make demo` the
+# lab demonstration. Both install what they need first (`make deps`).
+
+TOP := $(CURDIR)
+# The Debian kernel whose headers linux-headers-amd64 pulls in; the lab
+# boots this kernel, so the module is built for it, not for `uname -r`.
+KVER ?= $(shell $(TOP)/scripts/debian-kver.sh 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+export KVER KDIR TOP
+
+PACKAGE_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
+
+.PHONY: all module ctl bpf selftests deps check demo install dkms-install \
+	dkms-check unit lab-check clean bench help
+
+all: module bpf ctl selftests
+
+help:
+	@echo "make            build kvmft.ko, ftd, ftctl, BPF objects, selftests"
+	@echo "make deps       install the Debian packages build, lab and tests need"
+	@echo "make check      run every test (unit, DKMS, lab); ends 'N passed, N failed'"
+	@echo "make demo       boot the lab and run the record/replay demonstration"
+	@echo "make install    install ftd, ftctl, the ftd systemd unit and man pages"
+	@echo "make dkms-install  add, build and install the module with DKMS for KVER"
+	@echo "variables: KVER=$(KVER) KDIR=$(KDIR)"
+
+module:
+	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "error: kernel headers for KVER='$(KVER)' not found at '$(KDIR)'; run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
+
+bpf:
+	$(MAKE) -C bpf
+
+ctl: bpf
+	$(MAKE) -C ctl
+
+selftests:
+	$(MAKE) -C selftests
+
+deps:
+	$(TOP)/scripts/deps.sh
+
+unit: ctl
+	$(MAKE) -C ctl test
+
+dkms-install dkms-check: module
+	$(TOP)/scripts/dkms.sh $(if $(filter dkms-check,$@),--tap,)
+
+check: deps
+	$(TOP)/scripts/check.sh
+
+demo: deps
+	$(TOP)/scripts/demo.sh
+
+install: ctl
+	$(MAKE) -C ctl install
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean
+	$(MAKE) -C ctl clean
+	$(MAKE) -C bpf clean
+	$(MAKE) -C selftests clean
+	rm -rf build

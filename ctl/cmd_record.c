@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ftctl record: make a VM primary and copy its log to a file until the VM
+ * goes away (read() returns 0) or SIGINT/SIGTERM; either way the file ends
+ * on a whole record and is fsynced.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ftctl.h"
+#include "logrec.h"
+
+#define READ_BUF	(64 * 1024)
+
+static volatile sig_atomic_t stop_signal;
+static int log_fd = -1, null_fd = -1;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s record --vm ID --out FILE\n", ft_prog);
+}
+
+/*
+ * A signal that lands between the check of stop_signal and read() would
+ * leave read() blocked until the next record. Pointing log_fd at /dev/null
+ * closes the log (recording ends) and makes that read() return 0 at once.
+ */
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	stop_signal = sig;
+	dup2(null_fd, log_fd);
+	errno = saved;
+}
+
+static void progress(const struct ftlog_writer *w, bool done)
+{
+	static uint64_t last;
+	uint64_t now = ft_now_ms();
+
+	if (!done && now - last < 200)
+		return;
+	last = now;
+	fprintf(stderr, "\r%" PRIu64 " records, %" PRIu64 " KiB%s",
+		w->nrec, w->bytes / 1024, done ? "\033[K\n" : "\033[K");
+}
+
+/* Appends every record in buf[0..n); 0, or an exit code after saying why. */
+static int take(struct ftlog_writer *w, const unsigned char *buf, size_t n,
+		const char *out)
+{
+	struct ftlog_err e;
+	size_t off = 0, len;
+
+	while (off < n) {
+		len = ftlog_check(buf + off, n - off, w->nrec + 1, &e);
+		if (!len) {
+			ft_msg("record: record %" PRIu64 " from the kernel is bad: %s",
+			       w->nrec + 1, e.msg);
+			return FT_EXIT_KERNEL;
+		}
+		if (ftlog_writer_add(w, buf + off, len)) {
+			ft_err("record: write", errno, NULL);
+			(void)out;
+			return FT_EXIT_ENV;
+		}
+		off += len;
+	}
+	return 0;
+}
+
+static int copy_log(struct ftlog_writer *w, const char *out)
+{
+	static unsigned char buf[READ_BUF] __attribute__((aligned(8)));
+	bool tty = isatty(STDERR_FILENO);
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		if (stop_signal)
+			return 0;
+		n = read(log_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ft_err("record: read log", errno, NULL);
+			return FT_EXIT_KERNEL;
+		}
+		if (!n)
+			return 0;
+		ret = take(w, buf, n, out);
+		if (ret)
+			return ret;
+		if (tty)
+			progress(w, false);
+	}
+}
+
+static int record(uint32_t vm, const char *out)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct ftlog_writer w;
+	int ret, fd;
+
+	/* The file first: a bad path must not leave the VM primary. */
+	if (ftlog_writer_open(&w, out)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "cannot create %s: %s", out,
+			 strerror(errno));
+		ft_err("record", errno, why);
+		return FT_EXIT_ENV;
+	}
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = ft_log_open("record", vm, KVMFT_LOG_READ);
+	if (fd < 0 || null_fd < 0) {
+		ftlog_writer_close(&w);
+		unlink(out);
+		return fd < 0 ? -fd : FT_EXIT_ENV;
+	}
+	log_fd = fd;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: read() must end */
+	sigaction(SIGTERM, &sa, NULL);
+
+	ret = copy_log(&w, out);
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	close(log_fd);
+	close(null_fd);
+	if (isatty(STDERR_FILENO))
+		progress(&w, true);
+	if (ftlog_writer_close(&w)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "writing %s: %s", out,
+			 strerror(errno));
+		ft_err("record", errno, why);
+		return FT_EXIT_ENV;
+	}
+	printf("%" PRIu64 " records written to %s%s\n", w.nrec, out,
+	       stop_signal ? " (stopped by signal)" :
+	       ret ? " (stopped by an error)" : "");
+	return ret;
+}
+
+int record_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vm", required_argument, NULL, 'v' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *out = NULL;
+	bool have_id = false;
+	uint32_t id = 0;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			if (!ft_parse_u32(optarg, &id)) {
+				ft_msg("record: bad VM id '%s'", optarg);
+				return FT_EXIT_USAGE;
+			}
+			have_id = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return FT_EXIT_OK;
+		default:
+			ft_bad_option("record", c, argv);
+			usage(stderr);
+			return FT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !have_id || !out) {
+		if (optind < argc)
+			ft_msg("record: unexpected argument '%s'", argv[optind]);
+		else
+			ft_msg("record: --vm and --out are required");
+		usage(stderr);
+		return FT_EXIT_USAGE;
+	}
+	return record(id, out);
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ftctl status: the attached VMs, as a table or one JSON object. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ftctl.h"
+#include "nl.h"
+#include "vm.h"
+
+struct vms {
+	struct ftvm *v;
+	size_t n, cap;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s status [--vm ID] [--json]\n", ft_prog);
+}
+
+static int collect(struct nlmsghdr *nlh, void *arg)
+{
+	struct vms *vms = arg;
+	struct ftvm *nv;
+
+	if (vms->n == vms->cap) {
+		vms->cap = vms->cap ? vms->cap * 2 : 8;
+		nv = realloc(vms->v, vms->cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		vms->v = nv;
+	}
+	return ftvm_parse(nlh, &vms->v[vms->n++]) ? (vms->n--, -EBADMSG) : 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct ftvm *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define NCOLS (4 + __KVMFT_STAT_LAST)
+
+struct row {
+	char cell[NCOLS][24];
+};
+
+static int fill_row(struct row *r, const struct ftvm *vm)
+{
+	int c = 0;
+
+	snprintf(r->cell[c++], 24, "%" PRIu32, vm->id);
+	snprintf(r->cell[c++], 24, "%s", ftvm_role_name(vm->role));
+	snprintf(r->cell[c++], 24, "%" PRIu32, vm->pid);
+	snprintf(r->cell[c++], 24, "%" PRIu32, vm->vcpus);
+	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++)
+		if (ftvm_stat_name(s))
+			snprintf(r->cell[c++], 24, "%" PRIu64, vm->stats[s]);
+	return c;
+}
+
+static int fill_header(struct row *r)
+{
+	int c = 0;
+
+	strcpy(r->cell[c++], "VM");
+	strcpy(r->cell[c++], "ROLE");
+	strcpy(r->cell[c++], "PID");
+	strcpy(r->cell[c++], "VCPUS");
+	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++) {
+		if (!ftvm_stat_name(s))
+			continue;
+		snprintf(r->cell[c], 24, "%s", ftvm_stat_name(s));
+		for (char *p = r->cell[c]; *p; p++)
+			*p = toupper((unsigned char)*p);
+		c++;
+	}
+	return c;
+}
+
+static const char *cell_color(const struct ftvm *vm, int col, int ncols)
+{
+	if (col == 1 && vm->role == KVMFT_ROLE_PRIMARY)
+		return COLOR_GREEN;
+	if (col == 1 && vm->role == KVMFT_ROLE_BACKUP)
+		return COLOR_CYAN;
+	if (col == ncols - 1 && vm->stats[KVMFT_STAT_DIVERGENCES])
+		return COLOR_RED COLOR_BOLD;
+	return NULL;
+}
+
+static void print_table(const struct vms *vms, bool color)
+{
+	struct row *rows = calloc(vms->n + 1, sizeof(*rows));
+	int width[NCOLS] = { 0 }, ncols = 0;
+	const char *col;
+
+	if (!rows) {
+		ft_err("status", ENOMEM, NULL);
+		return;
+	}
+	ncols = fill_header(&rows[0]);
+	for (size_t i = 0; i < vms->n; i++)
+		fill_row(&rows[i + 1], &vms->v[i]);
+	for (size_t i = 0; i <= vms->n; i++)
+		for (int c = 0; c < ncols; c++)
+			if ((int)strlen(rows[i].cell[c]) > width[c])
+				width[c] = strlen(rows[i].cell[c]);
+	for (size_t i = 0; i <= vms->n; i++) {
+		for (int c = 0; c < ncols; c++) {
+			col = i && color ? cell_color(&vms->v[i - 1], c, ncols)
+					 : NULL;
+			printf("%s%-*s%s%s", col ? col : "",
+			       c == ncols - 1 ? 0 : width[c], rows[i].cell[c],
+			       col ? COLOR_RESET : "",
+			       c == ncols - 1 ? "\n" : "  ");
+		}
+	}
+	free(rows);
+}
+
+static void print_json(const struct vms *vms)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j, NULL);
+	json_arr_begin(&j, "vms");
+	for (size_t i = 0; i < vms->n; i++)
+		ftvm_json(&j, NULL, &vms->v[i], false);
+	json_arr_end(&j);
+	json_obj_end(&j);
+}
+
+int status_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vm", required_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct vms vms = { 0 };
+	bool json = false, have_id = false;
+	struct nl_msg *msg;
+	struct ftnl nl;
+	uint32_t id = 0;
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			if (!ft_parse_u32(optarg, &id)) {
+				ft_msg("status: bad VM id '%s'", optarg);
+				return FT_EXIT_USAGE;
+			}
+			have_id = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return FT_EXIT_OK;
+		default:
+			ft_bad_option("status", c, argv);
+			usage(stderr);
+			return FT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		ft_msg("status: unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return FT_EXIT_USAGE;
+	}
+
+	ret = ft_nl_connect(&nl, false);
+	if (ret)
+		return ret;
+	msg = ftnl_msg(&nl, KVMFT_CMD_GET_VM, have_id ? 0 : NLM_F_DUMP);
+	if (!msg || (have_id && nla_put_u32(msg, KVMFT_A_VM_ID, id) < 0)) {
+		nlmsg_free(msg);
+		ret = -ENOMEM;
+	} else {
+		ret = ftnl_request(&nl, msg, collect, &vms);
+	}
+	if (ret < 0) {
+		ft_err("status", -ret, nl.ext_msg);
+		ret = FT_EXIT_KERNEL;
+		goto out;
+	}
+	if (vms.n)
+		qsort(vms.v, vms.n, sizeof(*vms.v), by_id);
+	if (json)
+		print_json(&vms);
+	else if (!vms.n)
+		printf("no VMs attached\n");
+	else
+		print_table(&vms, ft_color(stdout));
+	ret = FT_EXIT_OK;
+out:
+	free(vms.v);
+	ftnl_close(&nl);
+	return ret;
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "logrec.h"
+
+static uint32_t crc_table[256];
+
+static void crc_table_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (c & 1 ? 0xEDB88320u : 0);
+		crc_table[i] = c;
+	}
+}
+
+uint32_t ftlog_crc32_le(uint32_t crc, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	if (!crc_table[1])
+		crc_table_init();
+	while (n--)
+		crc = crc_table[(crc ^ *s++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+uint32_t ftlog_crc32(const void *p, size_t n)
+{
+	return ftlog_crc32_le(~0u, p, n) ^ ~0u;
+}
+
+uint32_t ftlog_rec_crc(const struct kvmft_rec *hdr, const void *payload)
+{
+	struct kvmft_rec h = *hdr;
+	uint32_t crc;
+
+	h.crc = 0;
+	crc = ftlog_crc32_le(~0u, &h, sizeof(h));
+	crc = ftlog_crc32_le(crc, payload, hdr->len);
+	return crc ^ ~0u;
+}
+
+const char *ftlog_rec_type_name(unsigned int type)
+{
+	switch (type) {
+	case KVMFT_REC_PIO_IN:
+		return "pio_in";
+	case KVMFT_REC_RDTSC:
+		return "rdtsc";
+	case KVMFT_REC_RDTSCP:
+		return "rdtscp";
+	}
+	return NULL;
+}
+
+static size_t fail(struct ftlog_err *err, enum ftlog_problem p,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static size_t fail(struct ftlog_err *err, enum ftlog_problem p,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	err->problem = p;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
+			    struct ftlog_err *err)
+{
+	struct kvmft_rec_pio pio;
+	struct kvmft_rec_tsc tsc;
+	uint64_t data;
+
+	switch (h->type) {
+	case KVMFT_REC_RDTSC:
+	case KVMFT_REC_RDTSCP:
+		if (h->len != sizeof(tsc))
+			return fail(err, FTLOG_BAD_LEN,
+				    "%s payload is %u bytes, must be %zu",
+				    ftlog_rec_type_name(h->type), h->len,
+				    sizeof(tsc));
+		memcpy(&tsc, pl, sizeof(tsc));
+		if (h->type == KVMFT_REC_RDTSC && tsc.aux)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "rdtsc record has aux 0x%" PRIx64
+				    ", must be 0", (uint64_t)tsc.aux);
+		return 1;
+	case KVMFT_REC_PIO_IN:
+		if (h->len < sizeof(pio))
+			return fail(err, FTLOG_BAD_LEN,
+				    "pio_in payload is %u bytes, less than %zu",
+				    h->len, sizeof(pio));
+		memcpy(&pio, pl, sizeof(pio));
+		if (pio.size != 1 && pio.size != 2 && pio.size != 4)
+			return fail(err, FTLOG_BAD_PIO,
+				    "pio_in size %u, must be 1, 2 or 4",
+				    pio.size);
+		if (pio.reserved)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "pio_in reserved byte is %u, must be 0",
+				    pio.reserved);
+		if (!pio.count)
+			return fail(err, FTLOG_BAD_PIO, "pio_in count is 0");
+		data = (uint64_t)pio.size * pio.count;
+		if (data > KVMFT_REC_MAX_PIO_DATA)
+			return fail(err, FTLOG_BAD_PIO,
+				    "pio_in data is %" PRIu64
+				    " bytes, more than %u", data,
+				    KVMFT_REC_MAX_PIO_DATA);
+		if (h->len != sizeof(pio) + data)
+			return fail(err, FTLOG_BAD_LEN,
+				    "pio_in payload is %u bytes, size %u x count %u needs %" PRIu64,
+				    h->len, pio.size, pio.count,
+				    sizeof(pio) + data);
+		return 1;
+	}
+	return fail(err, FTLOG_BAD_TYPE, "unknown record type %u", h->type);
+}
+
+size_t ftlog_check(const void *p, size_t avail, uint64_t want_seq,
+		   struct ftlog_err *err)
+{
+	const unsigned char *b = p;
+	struct kvmft_rec h;
+	uint32_t crc;
+
+	err->problem = FTLOG_OK;
+	err->msg[0] = '\0';
+	if (avail < sizeof(h))
+		return fail(err, FTLOG_TRUNC_HDR,
+			    "truncated: %zu bytes left, a record header needs %zu",
+			    avail, sizeof(h));
+	memcpy(&h, b, sizeof(h));
+	if (!ftlog_rec_type_name(h.type))
+		return fail(err, FTLOG_BAD_TYPE, "unknown record type %u",
+			    h.type);
+	if (avail - sizeof(h) < h.len)
+		return fail(err, FTLOG_TRUNC_PAYLOAD,
+			    "truncated: payload is %u bytes, %zu left",
+			    h.len, avail - sizeof(h));
+	/* CRC before meaning: a flipped bit should read as corruption. */
+	crc = ftlog_rec_crc(&h, b + sizeof(h));
+	if (crc != h.crc)
+		return fail(err, FTLOG_BAD_CRC,
+			    "bad CRC: stored 0x%08x, computed 0x%08x", h.crc,
+			    crc);
+	if (h.reserved)
+		return fail(err, FTLOG_BAD_RESERVED,
+			    "header reserved field is 0x%x, must be 0",
+			    h.reserved);
+	if (!check_payload(&h, b + sizeof(h), err))
+		return 0;
+	if (want_seq && h.seq != want_seq)
+		return fail(err, FTLOG_BAD_SEQ,
+			    "sequence %" PRIu64 ", expected %" PRIu64,
+			    (uint64_t)h.seq, want_seq);
+	return sizeof(h) + h.len;
+}
+
+static size_t finish(struct kvmft_rec *h)
+{
+	h->crc = ftlog_rec_crc(h, h + 1);
+	return sizeof(*h) + h->len;
+}
+
+size_t ftlog_build_tsc(void *buf, uint16_t type, uint64_t seq, uint32_t vcpu,
+		       uint64_t tsc, uint64_t aux)
+{
+	struct kvmft_rec *h = buf;
+	struct kvmft_rec_tsc t = { .tsc = tsc, .aux = aux };
+
+	*h = (struct kvmft_rec){ .seq = seq, .type = type, .vcpu = vcpu,
+				 .len = sizeof(t) };
+	memcpy(h + 1, &t, sizeof(t));
+	return finish(h);
+}
+
+size_t ftlog_build_pio(void *buf, uint64_t seq, uint32_t vcpu, uint16_t port,
+		       uint8_t size, uint32_t count, const void *data)
+{
+	struct kvmft_rec *h = buf;
+	struct kvmft_rec_pio p = { .port = port, .size = size, .count = count };
+	size_t n = (size_t)size * count;
+
+	*h = (struct kvmft_rec){ .seq = seq, .type = KVMFT_REC_PIO_IN,
+				 .vcpu = vcpu, .len = sizeof(p) + n };
+	memcpy(h + 1, &p, sizeof(p));
+	memcpy((unsigned char *)(h + 1) + sizeof(p), data, n);
+	return finish(h);
+}
+
+void ftlog_hdr_init(struct kvmft_logfile_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, KVMFT_LOGFILE_MAGIC, sizeof(h->magic));
+	h->version = KVMFT_LOGFILE_VERSION;
+}
+
+int ftlog_hdr_check(const struct kvmft_logfile_hdr *h, char *msg, size_t len)
+{
+	if (memcmp(h->magic, KVMFT_LOGFILE_MAGIC, sizeof(h->magic)))
+		snprintf(msg, len, "not a kvmft log file (bad magic)");
+	else if (h->version != KVMFT_LOGFILE_VERSION)
+		snprintf(msg, len,
+			 "log file version %u, this program reads version %u",
+			 h->version, KVMFT_LOGFILE_VERSION);
+	else if (h->reserved)
+		snprintf(msg, len, "file header reserved field is 0x%x, must be 0",
+			 h->reserved);
+	else
+		return 0;
+	return -1;
+}
+
+int ftlog_reader_open(struct ftlog_reader *r, const char *path)
+{
+	struct kvmft_logfile_hdr h;
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->f = fopen(path, "rbe");
+	if (!r->f) {
+		r->sys_err = true;
+		snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
+		return -1;
+	}
+	n = fread(&h, 1, sizeof(h), r->f);
+	if (n != sizeof(h)) {
+		r->sys_err = ferror(r->f);
+		snprintf(r->err, sizeof(r->err), "%s",
+			 r->sys_err ? strerror(errno) :
+			 "truncated file header: not a kvmft log file");
+		goto err;
+	}
+	if (ftlog_hdr_check(&h, r->err, sizeof(r->err)))
+		goto err;
+	r->off = sizeof(h);
+	return 0;
+err:
+	fclose(r->f);
+	r->f = NULL;
+	return -1;
+}
+
+int ftlog_reader_next(struct ftlog_reader *r)
+{
+	unsigned char *b = r->rec.buf;
+	struct ftlog_err e;
+	size_t have, want;
+
+	have = fread(b, 1, sizeof(struct kvmft_rec), r->f);
+	if (have == sizeof(struct kvmft_rec)) {
+		want = r->rec.hdr.len;
+		/* A len beyond the largest record is caught by the check. */
+		if (want > sizeof(r->rec.buf) - have)
+			want = sizeof(r->rec.buf) - have;
+		have += fread(b + have, 1, want, r->f);
+	}
+	if (ferror(r->f)) {
+		r->sys_err = true;
+		snprintf(r->err, sizeof(r->err), "record %" PRIu64
+			 " (offset %" PRIu64 "): %s", r->nrec + 1, r->off,
+			 strerror(errno));
+		return -1;
+	}
+	if (!have)
+		return 0;
+	if (!ftlog_check(b, have, r->nrec + 1, &e)) {
+		if (e.problem == FTLOG_TRUNC_PAYLOAD &&
+		    r->rec.hdr.len > KVMFT_REC_MAX_LEN - sizeof(r->rec.hdr))
+			snprintf(e.msg, sizeof(e.msg),
+				 "length %u is more than the largest record payload (%zu)",
+				 r->rec.hdr.len,
+				 KVMFT_REC_MAX_LEN - sizeof(r->rec.hdr));
+		snprintf(r->err, sizeof(r->err), "record %" PRIu64
+			 " (offset %" PRIu64 "): %s", r->nrec + 1, r->off,
+			 e.msg);
+		return -1;
+	}
+	r->nrec++;
+	r->off += have;
+	return 1;
+}
+
+void ftlog_reader_close(struct ftlog_reader *r)
+{
+	if (r->f)
+		fclose(r->f);
+	r->f = NULL;
+}
+
+int ftlog_writer_open(struct ftlog_writer *w, const char *path)
+{
+	struct kvmft_logfile_hdr h;
+	int fd;
+
+	memset(w, 0, sizeof(*w));
+	/* 0600: the log carries guest input (console, network data). */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	w->f = fdopen(fd, "wb");
+	if (!w->f) {
+		close(fd);
+		return -1;
+	}
+	ftlog_hdr_init(&h);
+	if (fwrite(&h, sizeof(h), 1, w->f) != 1) {
+		fclose(w->f);
+		w->f = NULL;
+		return -1;
+	}
+	w->bytes = sizeof(h);
+	return 0;
+}
+
+int ftlog_writer_add(struct ftlog_writer *w, const void *rec, size_t len)
+{
+	if (fwrite(rec, 1, len, w->f) != len)
+		return -1;
+	w->nrec++;
+	w->bytes += len;
+	return 0;
+}
+
+int ftlog_writer_close(struct ftlog_writer *w)
+{
+	int ret = 0, saved = 0;
+
+	if (!w->f)
+		return 0;
+	if (fflush(w->f) || fsync(fileno(w->f))) {
+		ret = -1;
+		saved = errno;
+	}
+	if (fclose(w->f) && !ret) {
+		ret = -1;
+		saved = errno;
+	}
+	w->f = NULL;
+	errno = saved;
+	return ret;
+}

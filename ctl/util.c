@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/kvmft.h>
+
+#include "nl.h"
+#include "util.h"
+
+const char *ft_prog = "ftctl";
+
+const char *ft_errno_name(int err)
+{
+	static char buf[16];
+	const char *name = strerrorname_np(err);
+
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+void ft_err(const char *op, int err, const char *msg)
+{
+	fprintf(stderr, "%s: %s: %s (%s)\n", ft_prog, op,
+		msg && *msg ? msg : strerror(err), ft_errno_name(err));
+}
+
+void ft_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", ft_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void ft_module_missing(void)
+{
+	ft_msg("kvmft module not loaded (genl family '%s' not found); run 'modprobe kvmft'",
+	       KVMFT_GENL_NAME);
+}
+
+int ft_nl_connect(struct ftnl *nl, bool events)
+{
+	int ret = ftnl_open(nl);
+
+	if (ret == -ENOENT) {
+		ft_module_missing();
+		return FT_EXIT_ENV;
+	}
+	if (ret < 0) {
+		ft_err("netlink", -ret, nl->ext_msg);
+		return FT_EXIT_ENV;
+	}
+	if (events) {
+		ret = ftnl_join_events(nl);
+		if (ret < 0) {
+			ft_err("netlink", -ret, nl->ext_msg);
+			ftnl_close(nl);
+			return FT_EXIT_ENV;
+		}
+	}
+	return 0;
+}
+
+int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
+{
+	struct kvmft_log_open lo = { .vm_id = vm, .flags = flags };
+	int ctl, fd, err;
+
+	ctl = open("/dev/" KVMFT_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		err = errno;
+		if (err == ENOENT)
+			ft_msg("%s: /dev/%s not found: kvmft module not loaded; run 'modprobe kvmft'",
+			       op, KVMFT_DEVICE_NAME);
+		else
+			ft_err(op, err, NULL);
+		return -FT_EXIT_ENV;
+	}
+	fd = ioctl(ctl, KVMFT_IOC_LOG_OPEN, &lo);
+	err = errno;
+	close(ctl);
+	if (fd < 0) {
+		/* An ioctl carries no text: give the contract's meanings. */
+		char why[96] = "";
+
+		if (err == ENOENT)
+			snprintf(why, sizeof(why), "no attached VM with id %u", vm);
+		else if (err == EBUSY)
+			snprintf(why, sizeof(why), "vm %u already has a log open", vm);
+		else if (err == EPERM)
+			snprintf(why, sizeof(why), "opening a log needs CAP_SYS_ADMIN");
+		ft_err(op, err, why);
+		return -FT_EXIT_KERNEL;
+	}
+	/* The ioctl's fd may lack O_CLOEXEC; nothing we run should hold it. */
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+bool ft_parse_u32(const char *s, uint32_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || *end || n > UINT32_MAX)
+		return false;
+	*v = n;
+	return true;
+}
+
+bool ft_color(FILE *f)
+{
+	const char *term = getenv("TERM");
+	const char *no = getenv("NO_COLOR");
+
+	if (no && *no)
+		return false;
+	return isatty(fileno(f)) && term && strcmp(term, "dumb");
+}
+
+uint64_t ft_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ft_bad_option(const char *cmd, int opt, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (opt == ':')
+		ft_msg("%s: option '%s' needs an argument", cmd, arg);
+	else if (optopt && !strncmp(arg, "--", 2))
+		ft_msg("%s: option '%s' takes no argument", cmd, arg);
+	else if (optopt)
+		ft_msg("%s: unknown option '-%c'", cmd, optopt);
+	else
+		ft_msg("%s: unknown option '%s'", cmd, arg);
+}

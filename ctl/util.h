@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What every ftctl subcommand and ftd share: exit codes, errors, colour. */
+#ifndef FT_UTIL_H
+#define FT_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes, the same for every subcommand and for ftd. */
+enum {
+	FT_EXIT_OK = 0,
+	FT_EXIT_USAGE = 1,	/* bad command line */
+	FT_EXIT_KERNEL = 2,	/* the module (or kernel) refused: errno */
+	FT_EXIT_ENV = 3,	/* module not loaded, no /dev/kvmft, no VM fd */
+	FT_EXIT_INPUT = 4,	/* bad input file */
+	FT_EXIT_TIMEOUT = 5,	/* `events --timeout` before `--count` */
+};
+
+#define COLOR_RED	"\033[31m"
+#define COLOR_GREEN	"\033[32m"
+#define COLOR_YELLOW	"\033[33m"
+#define COLOR_CYAN	"\033[36m"
+#define COLOR_BOLD	"\033[1m"
+#define COLOR_RESET	"\033[0m"
+
+/* "ftctl" or "ftd": the first word of every message. */
+extern const char *ft_prog;
+
+/* "<prog>: <op>: <msg or strerror(err)> (<ERRNO>)"; err is positive. */
+void ft_err(const char *op, int err, const char *msg);
+/* "<prog>: <printf>" */
+void ft_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "EPERM"; "E123" for numbers glibc does not name. */
+const char *ft_errno_name(int err);
+
+struct ftnl;
+/*
+ * Opens nl (and joins the events group if events): 0, or FT_EXIT_ENV after
+ * saying why (the module is not loaded, say).
+ */
+int ft_nl_connect(struct ftnl *nl, bool events);
+
+/* The "kvmft module not loaded" message. */
+void ft_module_missing(void);
+
+/*
+ * Opens /dev/kvmft and a log fd on vm with flags (KVMFT_LOG_READ/WRITE).
+ * Returns the log fd, or -FT_EXIT_ENV / -FT_EXIT_KERNEL after saying why;
+ * op names the operation in the message.
+ */
+int ft_log_open(const char *op, uint32_t vm, uint32_t flags);
+
+/* Strict decimal parse; false on junk or overflow. */
+bool ft_parse_u32(const char *s, uint32_t *v);
+
+/* True if colour escapes should go to f: a terminal, no NO_COLOR. */
+bool ft_color(FILE *f);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t ft_now_ms(void);
+
+/*
+ * Reports a getopt_long() failure for subcommand cmd: the unknown option
+ * or the option that needs an argument. opt is getopt's return value.
+ */
+void ft_bad_option(const char *cmd, int opt, char **argv);
+
+#endif

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <netlink/genl/genl.h>
+
+#include "util.h"
+#include "vm.h"
+
+static struct nla_policy vm_policy[KVMFT_A_MAX + 1] = {
+	[KVMFT_A_VM_ID]	= { .type = NLA_U32 },
+	[KVMFT_A_PID]	= { .type = NLA_U32 },
+	[KVMFT_A_ROLE]	= { .type = NLA_U8 },
+	[KVMFT_A_EVENT]	= { .type = NLA_U8 },
+	[KVMFT_A_SEQ]	= { .type = NLA_U64 },
+	[KVMFT_A_VCPUS]	= { .type = NLA_U32 },
+	[KVMFT_A_STATS]	= { .type = NLA_NESTED },
+};
+
+int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm)
+{
+	struct nlattr *tb[KVMFT_A_MAX + 1], *a;
+	struct genlmsghdr *g = nlmsg_data(nlh);
+	int rem;
+
+	memset(vm, 0, sizeof(*vm));
+	if (genlmsg_parse(nlh, 0, tb, KVMFT_A_MAX, vm_policy) < 0 ||
+	    !tb[KVMFT_A_VM_ID])
+		return -EBADMSG;
+	vm->cmd = g->cmd;
+	vm->id = nla_get_u32(tb[KVMFT_A_VM_ID]);
+	if (tb[KVMFT_A_PID])
+		vm->pid = nla_get_u32(tb[KVMFT_A_PID]);
+	if (tb[KVMFT_A_VCPUS])
+		vm->vcpus = nla_get_u32(tb[KVMFT_A_VCPUS]);
+	if (tb[KVMFT_A_ROLE])
+		vm->role = nla_get_u8(tb[KVMFT_A_ROLE]);
+	if (tb[KVMFT_A_EVENT])
+		vm->event = nla_get_u8(tb[KVMFT_A_EVENT]);
+	if (tb[KVMFT_A_SEQ]) {
+		vm->has_seq = true;
+		vm->seq = nla_get_u64(tb[KVMFT_A_SEQ]);
+	}
+	if (tb[KVMFT_A_STATS]) {
+		nla_for_each_nested(a, tb[KVMFT_A_STATS], rem) {
+			unsigned int t = nla_type(a);
+
+			if (ftvm_stat_name(t) && nla_len(a) == sizeof(uint64_t))
+				vm->stats[t] = nla_get_u64(a);
+		}
+	}
+	return 0;
+}
+
+/* An unknown value from a newer module prints as, say, "role7". */
+static const char *name_or_number(const char *const *names, size_t n,
+				  unsigned int v, char *buf, size_t len,
+				  const char *prefix)
+{
+	if (v < n && names[v])
+		return names[v];
+	snprintf(buf, len, "%s%u", prefix, v);
+	return buf;
+}
+
+const char *ftvm_role_name(unsigned int role)
+{
+	static const char *const names[] = {
+		[KVMFT_ROLE_NONE] = "none",
+		[KVMFT_ROLE_PRIMARY] = "primary",
+		[KVMFT_ROLE_BACKUP] = "backup",
+	};
+
+	static char buf[16];
+
+	return name_or_number(names, ARRAY_SIZE(names), role, buf, sizeof(buf),
+			      "role");
+}
+
+const char *ftvm_event_name(unsigned int event)
+{
+	static const char *const names[] = {
+		[KVMFT_EVENT_EXISTS] = "exists",
+		[KVMFT_EVENT_CREATE] = "create",
+		[KVMFT_EVENT_CHANGE] = "change",
+		[KVMFT_EVENT_DESTROY] = "destroy",
+	};
+
+	static char buf[16];
+
+	return name_or_number(names, ARRAY_SIZE(names), event, buf,
+			      sizeof(buf), "event");
+}
+
+const char *ftvm_stat_name(unsigned int stat)
+{
+	static const char *const names[] = {
+		[KVMFT_STAT_RUNS] = "runs",
+		[KVMFT_STAT_PIO_IN] = "pio_in",
+		[KVMFT_STAT_RDTSC] = "rdtsc",
+		[KVMFT_STAT_RECORDED] = "recorded",
+		[KVMFT_STAT_REPLAYED] = "replayed",
+		[KVMFT_STAT_DIVERGENCES] = "divergences",
+	};
+
+	return stat < ARRAY_SIZE(names) ? names[stat] : NULL;
+}
+
+void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
+	       bool with_event)
+{
+	json_obj_begin(j, key);
+	if (with_event)
+		json_str(j, "event", ftvm_event_name(vm->event));
+	json_u64(j, "id", vm->id);
+	json_str(j, "role", ftvm_role_name(vm->role));
+	json_u64(j, "pid", vm->pid);
+	json_u64(j, "vcpus", vm->vcpus);
+	if (vm->has_seq)
+		json_u64(j, "seq", vm->seq);
+	json_obj_begin(j, "stats");
+	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++)
+		if (ftvm_stat_name(s))
+			json_u64(j, ftvm_stat_name(s), vm->stats[s]);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
+static const char *event_color(unsigned int event)
+{
+	switch (event) {
+	case KVMFT_EVENT_CREATE:
+		return COLOR_GREEN;
+	case KVMFT_EVENT_CHANGE:
+		return COLOR_YELLOW;
+	case KVMFT_EVENT_DESTROY:
+		return COLOR_RED;
+	}
+	return "";
+}
+
+void ftvm_line(FILE *f, const struct ftvm *vm, bool color)
+{
+	fprintf(f, "%s%s%s vm:%" PRIu32, color ? event_color(vm->event) : "",
+		ftvm_event_name(vm->event), color ? COLOR_RESET : "", vm->id);
+	if (vm->has_seq)
+		fprintf(f, " seq:%" PRIu64, vm->seq);
+	fprintf(f, " role:%s pid:%" PRIu32 " vcpus:%" PRIu32,
+		ftvm_role_name(vm->role), vm->pid, vm->vcpus);
+	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++)
+		if (ftvm_stat_name(s))
+			fprintf(f, " %s:%" PRIu64, ftvm_stat_name(s),
+				vm->stats[s]);
+	fputc('\n', f);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One VM as the module describes it: the attributes of a GET_VM reply,
+ * an ATTACH reply and every VM_EVENT notification. One parser and one
+ * printer serve `ftctl status`, `ftctl events`, `ftctl attach` and ftd.
+ */
+#ifndef FT_VM_H
+#define FT_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/netlink.h>
+#include <linux/kvmft.h>
+
+#include "json.h"
+
+struct ftvm {
+	uint32_t id;
+	uint32_t pid;
+	uint32_t vcpus;
+	uint8_t role;
+	uint8_t event;
+	uint8_t cmd;		/* KVMFT_CMD_GET_VM, _ATTACH or _VM_EVENT */
+	bool has_seq;
+	uint64_t seq;
+	uint64_t stats[__KVMFT_STAT_LAST];
+};
+
+/* Parses a kvmft message; -EBADMSG if it is malformed or has no VM id. */
+int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm);
+
+const char *ftvm_role_name(unsigned int role);	/* "primary", "role3" */
+const char *ftvm_event_name(unsigned int event);	/* "create", ... */
+/* Name of a known counter, or NULL for UNSPEC, PAD and unknown ones. */
+const char *ftvm_stat_name(unsigned int stat);
+
+/* {"id":..,"role":..,"pid":..,"vcpus":..,"seq":..,"stats":{..}} */
+void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
+	       bool with_event);
+/* One line: "create vm:3 seq:12 role:none pid:1234 vcpus:1 runs:0 ..." */
+void ftvm_line(FILE *f, const struct ftvm *vm, bool color);
+
+#endif

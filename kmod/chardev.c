@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/kvmft: KVMFT_IOC_LOG_OPEN hands out a stream fd on one VM's log.
+ * Opening it for reading makes the VM a primary, for writing a backup;
+ * the role lasts as long as the fd (a backup goes live once its log is
+ * drained after the writer closed).
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include "kvmft.h"
+
+struct kvmft_log_file {
+	struct kvmft_vm *vm;
+	bool writer;
+	struct mutex lock;		/* one reader or writer at a time */
+	u8 buf[KVMFT_REC_MAX_LEN];
+};
+
+static bool kvmft_log_drained(struct kvmft_vm *vm)
+{
+	return kfifo_is_empty(&vm->log.fifo) && READ_ONCE(vm->detached);
+}
+
+/* Copy out whole records; returns bytes copied or a negative error. */
+static ssize_t kvmft_log_copy_out(struct kvmft_log_file *lf,
+				  char __user *ubuf, size_t count)
+{
+	struct kvmft_log *log = &lf->vm->log;
+	struct kvmft_rec h;
+	size_t done = 0, total;
+
+	for (;;) {
+		spin_lock(&log->lock);
+		if (kfifo_len(&log->fifo) < sizeof(h)) {
+			spin_unlock(&log->lock);
+			break;
+		}
+		if (kfifo_out_peek(&log->fifo, (u8 *)&h, sizeof(h)) != sizeof(h))
+			total = SIZE_MAX;
+		else
+			total = sizeof(h) + h.len;
+		if (total > count - done ||
+		    kfifo_out(&log->fifo, lf->buf, total) != total) {
+			spin_unlock(&log->lock);
+			break;
+		}
+		spin_unlock(&log->lock);
+		if (copy_to_user(ubuf + done, lf->buf, total))
+			return done ? done : -EFAULT;
+		done += total;
+	}
+	if (done)
+		wake_up_interruptible(&log->wq);
+	return done;
+}
+
+static ssize_t kvmft_log_read(struct file *file, char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	struct kvmft_log_file *lf = file->private_data;
+	struct kvmft_vm *vm = lf->vm;
+	ssize_t ret;
+
+	if (lf->writer)
+		return -EBADF;
+	if (count < KVMFT_REC_MAX_LEN)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&lf->lock))
+		return -ERESTARTSYS;
+	for (;;) {
+		ret = kvmft_log_copy_out(lf, ubuf, count);
+		if (ret || kvmft_log_drained(vm))
+			break;
+		ret = -EAGAIN;
+		if (file->f_flags & O_NONBLOCK)
+			break;
+		ret = -ERESTARTSYS;
+		if (wait_event_interruptible(vm->log.wq,
+					     !kfifo_is_empty(&vm->log.fifo) ||
+					     READ_ONCE(vm->detached)))
+			break;
+	}
+	mutex_unlock(&lf->lock);
+	return ret;
+}
+
+/* Check one record from userspace and queue it for the backup's vCPU. */
+static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
+				   const char __user *ubuf, size_t avail)
+{
+	struct kvmft_vm *vm = lf->vm;
+	struct kvmft_log *log = &vm->log;
+	struct kvmft_rec *rec = (struct kvmft_rec *)lf->buf;
+	size_t total;
+	int err;
+
+	if (avail < sizeof(*rec))
+		return -EMSGSIZE;
+	if (copy_from_user(rec, ubuf, sizeof(*rec)))
+		return -EFAULT;
+	total = sizeof(*rec) + rec->len;
+	if (total > KVMFT_REC_MAX_LEN)
+		return -EBADMSG;
+	if (avail < total)
+		return -EMSGSIZE;
+	if (copy_from_user(rec + 1, ubuf + sizeof(*rec), rec->len))
+		return -EFAULT;
+	err = kvmft_rec_check(rec, total, log->next_seq);
+	if (err)
+		return err;
+	if (wait_event_interruptible(log->wq, READ_ONCE(vm->detached) ||
+				     kfifo_avail(&log->fifo) >= total))
+		return -ERESTARTSYS;
+	if (READ_ONCE(vm->detached))
+		return -EPIPE;
+	spin_lock(&log->lock);
+	kfifo_in(&log->fifo, lf->buf, total);
+	log->next_seq++;
+	spin_unlock(&log->lock);
+	wake_up_interruptible(&log->wq);
+	return total;
+}
+
+static ssize_t kvmft_log_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct kvmft_log_file *lf = file->private_data;
+	ssize_t ret = 0;
+	size_t done = 0;
+
+	if (!lf->writer)
+		return -EBADF;
+	if (mutex_lock_interruptible(&lf->lock))
+		return -ERESTARTSYS;
+	while (done < count) {
+		ret = kvmft_log_write_one(lf, ubuf + done, count - done);
+		if (ret < 0)
+			break;
+		done += ret;
+	}
+	mutex_unlock(&lf->lock);
+	return done ? done : ret;
+}
+
+static __poll_t kvmft_log_poll(struct file *file, poll_table *wait)
+{
+	struct kvmft_log_file *lf = file->private_data;
+	struct kvmft_vm *vm = lf->vm;
+	__poll_t mask = 0;
+
+	poll_wait(file, &vm->log.wq, wait);
+	if (READ_ONCE(vm->detached))
+		mask |= lf->writer ? EPOLLERR : EPOLLHUP;
+	if (!lf->writer && !kfifo_is_empty(&vm->log.fifo))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (lf->writer && kfifo_avail(&vm->log.fifo) >= KVMFT_REC_MAX_LEN)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static void kvmft_log_file_close(struct kvmft_log_file *lf)
+{
+	struct kvmft_vm *vm = lf->vm;
+
+	mutex_lock(&kvmft_lock);
+	spin_lock(&vm->log.lock);
+	if (lf->writer) {
+		vm->log.has_writer = false;
+		vm->log.writer_done = true;
+	} else {
+		vm->log.has_reader = false;
+	}
+	spin_unlock(&vm->log.lock);
+	/* A backup keeps its role until the vCPU has drained the log. */
+	if (!lf->writer && !vm->detached)
+		kvmft_vm_set_role(vm, KVMFT_ROLE_NONE);
+	kvmft_log_wake(vm);
+	mutex_unlock(&kvmft_lock);
+	kvmft_vm_put(vm);
+	kfree(lf);
+	kvmft_obj_put();
+}
+
+static int kvmft_log_release(struct inode *inode, struct file *file)
+{
+	kvmft_log_file_close(file->private_data);
+	return 0;
+}
+
+static const struct file_operations kvmft_log_fops = {
+	.owner = THIS_MODULE,
+	.read = kvmft_log_read,
+	.write = kvmft_log_write,
+	.poll = kvmft_log_poll,
+	.release = kvmft_log_release,
+	.llseek = noop_llseek,
+};
+
+/* Called with kvmft_lock held: may this VM take the role now? */
+static int kvmft_log_claim(struct kvmft_vm *vm, bool writer)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	int err;
+
+	if (vm->detached)
+		return -ENOENT;
+	if (vm->log.has_reader || vm->log.has_writer ||
+	    vm->role != KVMFT_ROLE_NONE)
+		return -EBUSY;
+	err = kvmft_hooks_arm_vendor(NULL);
+	if (err)
+		return err;
+	kvm_for_each_vcpu(i, vcpu, vm->kvm)
+		if (!kvmft_svm_check_vcpu(vm, vcpu))
+			return -EOPNOTSUPP;
+
+	spin_lock(&vm->log.lock);
+	kfifo_reset(&vm->log.fifo);
+	vm->log.next_seq = 1;
+	vm->log.next_take = 1;
+	vm->log.writer_done = false;
+	if (writer)
+		vm->log.has_writer = true;
+	else
+		vm->log.has_reader = true;
+	spin_unlock(&vm->log.lock);
+	kvmft_vm_set_role(vm, writer ? KVMFT_ROLE_BACKUP : KVMFT_ROLE_PRIMARY);
+	return 0;
+}
+
+static long kvmft_ioctl_log_open(void __user *uarg)
+{
+	struct kvmft_log_open arg;
+	struct kvmft_log_file *lf;
+	struct kvmft_vm *vm;
+	bool writer;
+	int fd, err;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags != KVMFT_LOG_READ && arg.flags != KVMFT_LOG_WRITE)
+		return -EINVAL;
+	writer = arg.flags == KVMFT_LOG_WRITE;
+	vm = kvmft_vm_get_by_id(arg.vm_id);
+	if (!vm)
+		return -ENOENT;
+	lf = kzalloc(sizeof(*lf), GFP_KERNEL_ACCOUNT);
+	if (!lf) {
+		kvmft_vm_put(vm);
+		return -ENOMEM;
+	}
+	kvmft_obj_get();
+	mutex_init(&lf->lock);
+	lf->vm = vm;
+	lf->writer = writer;
+
+	mutex_lock(&kvmft_lock);
+	err = kvmft_log_claim(vm, writer);
+	mutex_unlock(&kvmft_lock);
+	if (err)
+		goto err_claim;
+	/* From here the fd owns lf and the VM reference. */
+	fd = anon_inode_getfd("kvmft-log", &kvmft_log_fops, lf,
+			      (writer ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		kvmft_log_file_close(lf);
+	return fd;
+
+err_claim:
+	kfree(lf);
+	kvmft_obj_put();
+	kvmft_vm_put(vm);
+	return err;
+}
+
+static long kvmft_dev_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	switch (cmd) {
+	case KVMFT_IOC_LOG_OPEN:
+		return kvmft_ioctl_log_open((void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations kvmft_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kvmft_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kvmft_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = KVMFT_DEVICE_NAME,
+	.fops = &kvmft_dev_fops,
+	.mode = 0600,
+};
+
+int kvmft_chardev_init(void)
+{
+	return misc_register(&kvmft_miscdev);
+}
+
+void kvmft_chardev_exit(void)
+{
+	misc_deregister(&kvmft_miscdev);
+}

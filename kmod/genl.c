@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic netlink family "kvmft". One function fills a VM's attributes for
+ * replies, dumps and event notifications alike.
+ */
+#include <linux/file.h>
+#include <net/genetlink.h>
+#include "kvmft.h"
+
+static atomic64_t kvmft_event_seq = ATOMIC64_INIT(0);
+
+static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
+	[KVMFT_A_VM_FD]		= { .type = NLA_U32 },
+	[KVMFT_A_VM_ID]		= NLA_POLICY_MIN(NLA_U32, 1),
+	[KVMFT_A_PID]		= { .type = NLA_U32 },
+	[KVMFT_A_ROLE]		= NLA_POLICY_MAX(NLA_U8, KVMFT_ROLE_MAX),
+	[KVMFT_A_EVENT]		= NLA_POLICY_MAX(NLA_U8, __KVMFT_EVENT_LAST - 1),
+	[KVMFT_A_SEQ]		= { .type = NLA_U64 },
+	[KVMFT_A_VCPUS]		= { .type = NLA_U32 },
+	[KVMFT_A_STATS]		= { .type = NLA_NESTED },
+	[KVMFT_A_LIVE_OBJECTS]	= { .type = NLA_U64 },
+	[KVMFT_A_VERSION]	= { .type = NLA_U32 },
+	[KVMFT_A_SVM_VMCB_OFF]	= NLA_POLICY_MAX(NLA_U32, PAGE_SIZE),
+};
+
+static struct genl_family kvmft_genl_family;
+
+static int kvmft_put_stats(struct sk_buff *skb, struct kvmft_vm *vm)
+{
+	struct nlattr *nest = nla_nest_start(skb, KVMFT_A_STATS);
+	int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = KVMFT_STAT_RUNS; i <= KVMFT_STAT_DIVERGENCES; i++)
+		if (nla_put_u64_64bit(skb, i, atomic64_read(&vm->stats[i]),
+				      KVMFT_STAT_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int kvmft_vm_fill(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
+			 u8 event, u32 portid, u32 seq, int flags)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &kvmft_genl_family, flags,
+				cmd);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, KVMFT_A_VM_ID, vm->id) ||
+	    nla_put_u8(skb, KVMFT_A_EVENT, event) ||
+	    nla_put_u64_64bit(skb, KVMFT_A_SEQ,
+			      atomic64_read(&kvmft_event_seq), KVMFT_A_PAD) ||
+	    nla_put_u8(skb, KVMFT_A_ROLE, READ_ONCE(vm->role)) ||
+	    nla_put_u32(skb, KVMFT_A_PID, vm->pid) ||
+	    nla_put_u32(skb, KVMFT_A_VCPUS, kvmft_vm_vcpu_count(vm)) ||
+	    kvmft_put_stats(skb, vm)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* Called with kvmft_lock held, while vm->kvm is still referenced. */
+void kvmft_genl_notify(struct kvmft_vm *vm, u8 event, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	atomic64_inc(&kvmft_event_seq);
+	if (!genl_has_listeners(&kvmft_genl_family, &init_net, 0))
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+	if (!skb)
+		return;
+	if (kvmft_vm_fill(skb, vm, KVMFT_CMD_VM_EVENT, event, 0, 0, 0)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_multicast(&kvmft_genl_family, skb, 0, 0, gfp);
+}
+
+static int kvmft_reply_vm(struct genl_info *info, struct kvmft_vm *vm, u8 cmd)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	err = kvmft_vm_fill(msg, vm, cmd, KVMFT_EVENT_EXISTS, info->snd_portid,
+			    info->snd_seq, 0);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *fd_attr = info->attrs[KVMFT_A_VM_FD];
+	u32 vmcb_off = kvmft_svm_default_vmcb_off();
+	struct kvmft_vm *vm;
+	struct fd f;
+	int err;
+
+	if (!capable(CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(extack, "attaching a VM needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_FD))
+		return -EINVAL;
+	if (info->attrs[KVMFT_A_SVM_VMCB_OFF]) {
+		vmcb_off = nla_get_u32(info->attrs[KVMFT_A_SVM_VMCB_OFF]);
+		if (vmcb_off < sizeof(struct kvm_vcpu) ||
+		    !IS_ALIGNED(vmcb_off, sizeof(void *))) {
+			NL_SET_ERR_MSG_ATTR(extack,
+					    info->attrs[KVMFT_A_SVM_VMCB_OFF],
+					    "vmcb offset does not fit struct vcpu_svm");
+			return -EINVAL;
+		}
+	}
+
+	f = fdget(nla_get_u32(fd_attr));
+	if (!f.file) {
+		NL_SET_ERR_MSG_ATTR(extack, fd_attr, "fd is not open");
+		return -EBADF;
+	}
+	if (!file_is_kvm(f.file)) {
+		NL_SET_ERR_MSG_ATTR(extack, fd_attr, "fd is not a KVM VM");
+		err = -ENOTTY;
+		goto out;
+	}
+
+	mutex_lock(&kvmft_lock);
+	/* Interception needs kvm_amd; plain attach does not. */
+	kvmft_hooks_arm_vendor(NULL);
+	vm = kvmft_vm_attach(f.file, info->attrs[KVMFT_A_PID] ?
+			     nla_get_u32(info->attrs[KVMFT_A_PID]) : 0,
+			     vmcb_off, extack);
+	err = IS_ERR(vm) ? PTR_ERR(vm) : kvmft_reply_vm(info, vm,
+							KVMFT_CMD_ATTACH);
+	mutex_unlock(&kvmft_lock);
+out:
+	fdput(f);
+	return err;
+}
+
+static struct kvmft_vm *kvmft_vm_find_locked(struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[KVMFT_A_VM_ID];
+	struct kvmft_vm *vm;
+
+	vm = kvmft_vm_get_by_id(nla_get_u32(attr));
+	if (!vm)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "no attached VM has this id");
+	return vm;
+}
+
+static int kvmft_nl_detach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvmft_vm *vm;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID))
+		return -EINVAL;
+	vm = kvmft_vm_find_locked(info);
+	if (!vm)
+		return -ENOENT;
+	mutex_lock(&kvmft_lock);
+	err = kvmft_vm_detach(vm);
+	mutex_unlock(&kvmft_lock);
+	if (err)
+		NL_SET_ERR_MSG(info->extack, "VM is already detached");
+	kvmft_vm_put(vm);
+	return err;
+}
+
+static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvmft_vm *vm;
+	int err = -ENOENT;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID))
+		return -EINVAL;
+	vm = kvmft_vm_find_locked(info);
+	if (!vm)
+		return -ENOENT;
+	mutex_lock(&kvmft_lock);
+	if (!vm->detached)
+		err = kvmft_reply_vm(info, vm, KVMFT_CMD_GET_VM);
+	mutex_unlock(&kvmft_lock);
+	kvmft_vm_put(vm);
+	return err;
+}
+
+static int kvmft_nl_dump_vms(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return kvmft_vm_dump(skb, cb, kvmft_vm_fill);
+}
+
+static int kvmft_nl_get_info(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	void *hdr;
+
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kvmft_genl_family, 0,
+				KVMFT_CMD_GET_INFO);
+	if (!hdr ||
+	    nla_put_u64_64bit(msg, KVMFT_A_LIVE_OBJECTS,
+			      atomic64_read(&kvmft_live_objects), KVMFT_A_PAD) ||
+	    nla_put_u32(msg, KVMFT_A_VERSION, KVMFT_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static const struct genl_small_ops kvmft_genl_ops[] = {
+	{
+		.cmd = KVMFT_CMD_ATTACH,
+		.doit = kvmft_nl_attach,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVMFT_CMD_DETACH,
+		.doit = kvmft_nl_detach,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVMFT_CMD_GET_VM,
+		.doit = kvmft_nl_get_vm,
+		.dumpit = kvmft_nl_dump_vms,
+	},
+	{
+		.cmd = KVMFT_CMD_GET_INFO,
+		.doit = kvmft_nl_get_info,
+	},
+};
+
+static const struct genl_multicast_group kvmft_mcgrps[] = {
+	{ .name = KVMFT_MCGRP_EVENTS },
+};
+
+/*
+ * Attached VMs belong to the host, not to a network namespace: the family
+ * lives in the initial namespace only.
+ */
+static struct genl_family kvmft_genl_family __ro_after_init = {
+	.name = KVMFT_GENL_NAME,
+	.version = KVMFT_GENL_VERSION,
+	.maxattr = KVMFT_A_MAX,
+	.policy = kvmft_policy,
+	.netnsok = false,
+	.module = THIS_MODULE,
+	.small_ops = kvmft_genl_ops,
+	.n_small_ops = ARRAY_SIZE(kvmft_genl_ops),
+	.resv_start_op = KVMFT_CMD_ATTACH,
+	.mcgrps = kvmft_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(kvmft_mcgrps),
+};
+
+int kvmft_genl_init(void)
+{
+	return genl_register_family(&kvmft_genl_family);
+}
+
+void kvmft_genl_exit(void)
+{
+	genl_unregister_family(&kvmft_genl_family);
+}

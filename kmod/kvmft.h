@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmft internal interfaces. One file per subsystem:
+ *   main.c    init ladder, debugfs, live-object accounting
+ *   genl.c    generic netlink family and events
+ *   vm.c      attached VMs: table, lifetime, attach/detach, roles
+ *   hooks.c   ftrace hooks on KVM (KVM_RUN entry, VM fd release, halt)
+ *   svm.c     AMD SVM: RDTSC/RDTSCP interception and its exit handler
+ *   log.c     per-VM record log: append, take, waiters
+ *   chardev.c /dev/kvmft and log stream fds
+ */
+#ifndef KVMFT_H
+#define KVMFT_H
+
+#include <linux/ftrace.h>
+#include <linux/kvm_host.h>
+#include <linux/netlink.h>
+#include <linux/kfifo.h>
+#include <linux/kref.h>
+#include <linux/rculist.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/kvmft.h>
+
+#define KVMFT_LOG_BYTES		(1U << 20)
+
+/* Objects the module owns; all must be gone after detach/unload. */
+extern atomic64_t kvmft_live_objects;
+
+static inline void kvmft_obj_get(void)
+{
+	atomic64_inc(&kvmft_live_objects);
+}
+
+static inline void kvmft_obj_put(void)
+{
+	atomic64_dec(&kvmft_live_objects);
+}
+
+struct kvmft_vcpu_state {
+	u64 last_exits;		/* vcpu->stat.exits when PIO was last logged */
+	bool need_wait;		/* returned -EINTR; wait before next entry */
+};
+
+struct kvmft_log {
+	spinlock_t lock;		/* producers and consumers of fifo */
+	DECLARE_KFIFO_PTR(fifo, u8);
+	void *buf;
+	wait_queue_head_t wq;		/* readers, writers, waiting vCPUs */
+	u64 next_seq;			/* seq of the next record appended */
+	u64 next_take;			/* seq the backup expects next */
+	bool has_reader;		/* a READ fd is open (primary) */
+	bool has_writer;		/* a WRITE fd is open (backup) */
+	bool writer_done;		/* the writer closed: no more records */
+};
+
+struct kvmft_vm {
+	struct hlist_node hnode;	/* kvmft_vm_hash, RCU */
+	struct list_head node;		/* kvmft_vm_list, kvmft_lock */
+	struct rcu_head rcu;
+	struct kref ref;
+	struct kvm *kvm;		/* reference held while attached */
+	u32 id;
+	u32 pid;
+	u32 vmcb_off;			/* offsetof(struct vcpu_svm, vmcb) */
+	u8 role;			/* enum kvmft_role, READ_ONCE */
+	bool detached;
+	struct work_struct release_work; /* VM fd closed: detach */
+	struct work_struct change_work;	/* CHANGE event from atomic context */
+	atomic64_t stats[__KVMFT_STAT_LAST];
+	struct kvmft_log log;
+	struct kvmft_vcpu_state *vcpus;	/* KVM_MAX_VCPUS entries */
+};
+
+static inline bool kvmft_vm_wants_exits(struct kvmft_vm *vm)
+{
+	return READ_ONCE(vm->role) != KVMFT_ROLE_NONE && !READ_ONCE(vm->detached);
+}
+
+struct kvmft_hook {
+	const char *name;
+	const char *module;
+	ftrace_func_t func;
+	unsigned long flags;
+	struct ftrace_ops ops;
+	unsigned long addr;
+};
+
+static inline void kvmft_stat_inc(struct kvmft_vm *vm, int stat)
+{
+	atomic64_inc(&vm->stats[stat]);
+}
+
+/* main.c */
+extern struct mutex kvmft_lock;
+extern struct workqueue_struct *kvmft_wq;
+
+/* vm.c */
+typedef int (*kvmft_fill_t)(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
+			    u8 event, u32 portid, u32 seq, int flags);
+int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		  kvmft_fill_t fill);
+struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm);
+struct kvmft_vm *kvmft_vm_get_by_id(u32 id);
+void kvmft_vm_put(struct kvmft_vm *vm);
+struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
+				 struct netlink_ext_ack *extack);
+int kvmft_vm_detach(struct kvmft_vm *vm);
+void kvmft_vm_detach_all(void);
+void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role);
+void kvmft_vm_released(struct kvm *kvm);
+void kvmft_vm_change_async(struct kvmft_vm *vm);
+int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, bool wait);
+u32 kvmft_vm_vcpu_count(struct kvmft_vm *vm);
+struct kvmft_vcpu_state *kvmft_vcpu_state(struct kvmft_vm *vm,
+					  struct kvm_vcpu *vcpu);
+
+/* genl.c */
+int kvmft_genl_init(void);
+void kvmft_genl_exit(void);
+void kvmft_genl_notify(struct kvmft_vm *vm, u8 event, gfp_t gfp);
+
+/* hooks.c */
+int kvmft_hooks_init(void);
+void kvmft_hooks_exit(void);
+int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack);
+unsigned long kvmft_lookup_symbol(const char *name);
+bool kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+int kvmft_hook_register(struct kvmft_hook *h);
+void kvmft_hook_unregister(struct kvmft_hook *h);
+int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
+		   u64 *tsc, u64 *aux);
+
+/* svm.c */
+int kvmft_svm_init(void);
+void kvmft_svm_exit(void);
+bool kvmft_svm_ready(void);
+u32 kvmft_svm_default_vmcb_off(void);
+bool kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+				bool want);
+bool kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			       bool want);
+
+/* log.c */
+int kvmft_log_init(struct kvmft_log *log);
+void kvmft_log_free(struct kvmft_log *log);
+void kvmft_rec_seal(struct kvmft_rec *rec);
+int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq);
+int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
+		     const void *payload, u16 len, const void *data,
+		     u16 data_len);
+int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
+		   bool match, void *data, u16 data_len);
+bool kvmft_log_ready(struct kvmft_vm *vm);
+void kvmft_log_wake(struct kvmft_vm *vm);
+
+/* chardev.c */
+int kvmft_chardev_init(void);
+void kvmft_chardev_exit(void);
+
+#endif /* KVMFT_H */

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-VM record log: a byte FIFO of whole records.
+ *
+ * Primary: the vCPU thread appends (from a hook, atomic), the log reader
+ * fd drains. Backup: the log writer fd appends checked records, the vCPU
+ * thread takes them. A full or empty log never blocks a hook: the hook
+ * tells the vCPU to wait, and it waits in process context (hooks.c).
+ */
+#include <linux/crc32.h>
+#include <linux/vmalloc.h>
+#include "kvmft.h"
+
+int kvmft_log_init(struct kvmft_log *log)
+{
+	spin_lock_init(&log->lock);
+	init_waitqueue_head(&log->wq);
+	log->buf = vmalloc(KVMFT_LOG_BYTES);
+	if (!log->buf)
+		return -ENOMEM;
+	if (kfifo_init(&log->fifo, log->buf, KVMFT_LOG_BYTES)) {
+		vfree(log->buf);
+		return -EINVAL;
+	}
+	log->next_seq = 1;
+	log->next_take = 1;
+	return 0;
+}
+
+void kvmft_log_free(struct kvmft_log *log)
+{
+	vfree(log->buf);
+}
+
+static u32 kvmft_rec_crc(const struct kvmft_rec *rec, const void *p1,
+			 u16 len1, const void *p2, u16 len2)
+{
+	struct kvmft_rec h = *rec;
+	u32 crc;
+
+	h.crc = 0;
+	crc = crc32_le(~0, (const u8 *)&h, sizeof(h));
+	if (len1)
+		crc = crc32_le(crc, p1, len1);
+	if (len2)
+		crc = crc32_le(crc, p2, len2);
+	return crc ^ ~0U;
+}
+
+/* Checks a record from userspace; @avail bytes are at @rec. */
+int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq)
+{
+	const struct kvmft_rec_pio *pio = (const void *)(rec + 1);
+	size_t total;
+
+	if (avail < sizeof(*rec))
+		return -EMSGSIZE;
+	total = sizeof(*rec) + rec->len;
+	if (total > KVMFT_REC_MAX_LEN)
+		return -EBADMSG;
+	if (avail < total)
+		return -EMSGSIZE;
+	if (rec->reserved || rec->seq != seq)
+		return -EBADMSG;
+	switch (rec->type) {
+	case KVMFT_REC_RDTSC:
+	case KVMFT_REC_RDTSCP:
+		if (rec->len != sizeof(struct kvmft_rec_tsc))
+			return -EBADMSG;
+		break;
+	case KVMFT_REC_PIO_IN:
+		if (rec->len < sizeof(*pio) || pio->reserved ||
+		    (pio->size != 1 && pio->size != 2 && pio->size != 4) ||
+		    rec->len != sizeof(*pio) + (u64)pio->size * pio->count)
+			return -EBADMSG;
+		break;
+	default:
+		return -EBADMSG;
+	}
+	if (kvmft_rec_crc(rec, rec + 1, rec->len, NULL, 0) != rec->crc)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Primary, atomic context. -ENOSPC: the vCPU must wait for the reader. */
+int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
+		     const void *payload, u16 len, const void *data,
+		     u16 data_len)
+{
+	struct kvmft_log *log = &vm->log;
+	struct kvmft_rec h = {
+		.type = type,
+		.len = len + data_len,
+		.vcpu = vcpu->vcpu_idx,
+	};
+
+	spin_lock(&log->lock);
+	if (!log->has_reader) {
+		spin_unlock(&log->lock);
+		return -ENODEV;
+	}
+	if (kfifo_avail(&log->fifo) < sizeof(h) + h.len) {
+		spin_unlock(&log->lock);
+		return -ENOSPC;
+	}
+	h.seq = log->next_seq++;
+	h.crc = kvmft_rec_crc(&h, payload, len, data, data_len);
+	kfifo_in(&log->fifo, (u8 *)&h, sizeof(h));
+	kfifo_in(&log->fifo, (const u8 *)payload, len);
+	if (data_len)
+		kfifo_in(&log->fifo, (const u8 *)data, data_len);
+	spin_unlock(&log->lock);
+	kvmft_stat_inc(vm, KVMFT_STAT_RECORDED);
+	wake_up_interruptible(&log->wq);
+	return 0;
+}
+
+/*
+ * Backup, atomic context: take the next record, which must be of @type
+ * with a payload of @fixed_len + @data_len bytes. With @match the fixed
+ * part must equal @fixed, else it is copied there; the data goes to @data.
+ * -EAGAIN: none yet, wait. -ENODATA: the log has ended. -EILSEQ: the
+ * record is not what this exit needs (divergence); it is left in place.
+ */
+int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
+		   bool match, void *data, u16 data_len)
+{
+	struct kvmft_log *log = &vm->log;
+	u8 head[sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_tsc)];
+	struct kvmft_rec *h = (struct kvmft_rec *)head;
+	int err = 0;
+
+	if (WARN_ON_ONCE(fixed_len > sizeof(head) - sizeof(*h)))
+		return -EINVAL;
+	spin_lock(&log->lock);
+	if (kfifo_len(&log->fifo) < sizeof(*h)) {
+		err = log->writer_done ? -ENODATA : -EAGAIN;
+		goto out;
+	}
+	if (kfifo_out_peek(&log->fifo, head, sizeof(*h) + fixed_len) !=
+	    sizeof(*h) + fixed_len || h->type != type || h->len != fixed_len + data_len ||
+	    (match && memcmp(h + 1, fixed, fixed_len))) {
+		err = -EILSEQ;
+		goto out;
+	}
+	/* Whole records go in under the lock: the rest is there. */
+	if (kfifo_out(&log->fifo, head, sizeof(*h) + fixed_len) +
+	    (data_len ? kfifo_out(&log->fifo, (u8 *)data, data_len) : 0) !=
+	    sizeof(*h) + fixed_len + data_len) {
+		err = -EILSEQ;
+		goto out;
+	}
+	if (!match)
+		memcpy(fixed, h + 1, fixed_len);
+	log->next_take = h->seq + 1;
+out:
+	spin_unlock(&log->lock);
+	if (!err) {
+		kvmft_stat_inc(vm, KVMFT_STAT_REPLAYED);
+		wake_up_interruptible(&log->wq);
+	}
+	return err;
+}
+
+/* May a waiting vCPU go on? True once waiting would be pointless. */
+bool kvmft_log_ready(struct kvmft_vm *vm)
+{
+	struct kvmft_log *log = &vm->log;
+	bool ready;
+
+	if (READ_ONCE(vm->detached))
+		return true;
+	spin_lock(&log->lock);
+	switch (READ_ONCE(vm->role)) {
+	case KVMFT_ROLE_PRIMARY:
+		ready = !log->has_reader ||
+			kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN;
+		break;
+	case KVMFT_ROLE_BACKUP:
+		ready = log->writer_done || !kfifo_is_empty(&log->fifo);
+		break;
+	default:
+		ready = true;
+	}
+	spin_unlock(&log->lock);
+	return ready;
+}
+
+void kvmft_log_wake(struct kvmft_vm *vm)
+{
+	wake_up_interruptible_all(&vm->log.wq);
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmft module init ladder: each step is undone in reverse order, on a
+ * failed init and at unload.
+ */
+#include <linux/debugfs.h>
+#include <linux/module.h>
+#include <net/genetlink.h>
+#include "kvmft.h"
+
+atomic64_t kvmft_live_objects = ATOMIC64_INIT(0);
+DEFINE_MUTEX(kvmft_lock);
+
+struct workqueue_struct *kvmft_wq;
+static struct dentry *kvmft_debugfs;
+
+static int live_objects_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&kvmft_live_objects);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(live_objects_fops, live_objects_get, NULL, "%llu\n");
+
+static int __init kvmft_init(void)
+{
+	int err;
+
+	kvmft_wq = alloc_workqueue("kvmft", 0, 0);
+	if (!kvmft_wq)
+		return -ENOMEM;
+	kvmft_debugfs = debugfs_create_dir("kvmft", NULL);
+	debugfs_create_file_unsafe("live_objects", 0400, kvmft_debugfs, NULL,
+				   &live_objects_fops);
+
+	err = kvmft_svm_init();
+	if (err)
+		goto err_svm;
+	err = kvmft_hooks_init();
+	if (err)
+		goto err_hooks;
+	err = kvmft_chardev_init();
+	if (err)
+		goto err_chardev;
+	err = kvmft_genl_init();
+	if (err)
+		goto err_genl;
+	return 0;
+
+err_genl:
+	kvmft_chardev_exit();
+err_chardev:
+	kvmft_hooks_exit();
+err_hooks:
+	kvmft_svm_exit();
+err_svm:
+	debugfs_remove_recursive(kvmft_debugfs);
+	destroy_workqueue(kvmft_wq);
+	return err;
+}
+
+static void __exit kvmft_exit(void)
+{
+	/* No new attach or log fd from here on; then let every VM go. */
+	kvmft_genl_exit();
+	kvmft_chardev_exit();
+	kvmft_vm_detach_all();
+	kvmft_hooks_exit();
+	kvmft_svm_exit();
+	/* Free what RCU callbacks still hold before the code goes away. */
+	destroy_workqueue(kvmft_wq);
+	rcu_barrier();
+	debugfs_remove_recursive(kvmft_debugfs);
+	if (atomic64_read(&kvmft_live_objects))
+		pr_err("kvmft: %lld objects leaked\n",
+		       atomic64_read(&kvmft_live_objects));
+}
+
+module_init(kvmft_init);
+module_exit(kvmft_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Fault tolerance for KVM virtual machines");
+MODULE_VERSION("0.1.0");
+MODULE_ALIAS_GENL_FAMILY(KVMFT_GENL_NAME);

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD SVM: RDTSC/RDTSCP interception for attached VMs only.
+ *
+ * The intercept bits live in the vCPU's VMCB, reached through struct
+ * vcpu_svm, whose first member is struct kvm_vcpu and whose second is the
+ * current VMCB pointer followed by vmcb01.ptr. The offset comes from the
+ * kvm_amd BTF when userspace gives it (KVMFT_A_SVM_VMCB_OFF), else from
+ * the layout of the 6.1 sources; either way a VMCB is only touched when
+ * both pointers agree and are page aligned, so a layout change disables
+ * interception instead of corrupting memory.
+ *
+ * KVM has no handler for SVM_EXIT_RDTSC; svm_invoke_exit_handler() is
+ * redirected to kvmft_svm_exit_handler() for those exits of VMs we set
+ * the bit on. KVM itself intercepts RDTSCP to raise #UD when the guest's
+ * CPUID lacks it, so RDTSCP is only claimed for guests that have it.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/ftrace.h>
+#include <linux/module.h>
+#include <asm/svm.h>
+#include "kvmft.h"
+
+/* VMCB clean bit for the intercept vectors (arch/x86/kvm/svm/svm.h). */
+#define KVMFT_VMCB_INTERCEPTS	0
+
+static struct kvmft_hook kvmft_svm_hook;
+static struct file *kvmft_svm_dev;
+static bool kvmft_svm_armed;
+
+struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
+					      u32 function);
+
+u32 kvmft_svm_default_vmcb_off(void)
+{
+	return ALIGN(sizeof(struct kvm_vcpu), sizeof(void *));
+}
+
+bool kvmft_svm_ready(void)
+{
+	return READ_ONCE(kvmft_svm_armed);
+}
+
+static struct vmcb *kvmft_vmcb(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct vmcb **p = (struct vmcb **)((char *)vcpu + vm->vmcb_off);
+
+	/* p[0] is svm->vmcb, p[1] is svm->vmcb01.ptr. */
+	if (!p[0] || p[0] != p[1] || !PAGE_ALIGNED(p[0]))
+		return NULL;
+	return p[0];
+}
+
+static bool kvmft_guest_has_rdtscp(struct kvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry(vcpu, 0x80000001);
+
+	return e && (e->edx & BIT(X86_FEATURE_RDTSCP & 31));
+}
+
+static bool kvmft_intercept_test(struct vmcb *vmcb, u32 bit)
+{
+	return vmcb->control.intercepts[bit / 32] & BIT(bit % 32);
+}
+
+static void kvmft_intercept_set(struct vmcb *vmcb, u32 bit, bool on)
+{
+	if (on)
+		vmcb->control.intercepts[bit / 32] |= BIT(bit % 32);
+	else
+		vmcb->control.intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
+bool kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	return kvmft_vmcb(vm, vcpu);
+}
+
+bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+				bool want)
+{
+	struct vmcb *vmcb;
+
+	if (!kvmft_svm_ready() || (vcpu->arch.hflags & HF_GUEST_MASK))
+		return true;
+	vmcb = kvmft_vmcb(vm, vcpu);
+	return !vmcb || kvmft_intercept_test(vmcb, INTERCEPT_RDTSC) == want;
+}
+
+/*
+ * On the vCPU's thread or under its mutex. Never touches a nested guest's
+ * VMCB (vmcb02): nested guests are outside the determinism contract.
+ */
+bool kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			       bool want)
+{
+	struct vmcb *vmcb;
+
+	if (kvmft_svm_intercepts_match(vm, vcpu, want))
+		return true;
+	vmcb = kvmft_vmcb(vm, vcpu);
+	kvmft_intercept_set(vmcb, INTERCEPT_RDTSC, want);
+	if (kvmft_guest_has_rdtscp(vcpu))
+		kvmft_intercept_set(vmcb, INTERCEPT_RDTSCP, want);
+	vmcb->control.clean &= ~BIT(KVMFT_VMCB_INTERCEPTS);
+	return true;
+}
+
+static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
+{
+	bool rdtscp = exit_code == SVM_EXIT_RDTSCP;
+	u64 tsc, aux = 0;
+	struct kvmft_vm *vm;
+	int ret;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
+	if (vm && !kref_get_unless_zero(&vm->ref))
+		vm = NULL;
+	rcu_read_unlock();
+
+	if (vm) {
+		ret = kvmft_tsc_exit(vm, vcpu, rdtscp, &tsc, &aux);
+		kvmft_vm_put(vm);
+	} else {
+		/* Left over from a VM that is gone from the table. */
+		ret = 0;
+		tsc = kvm_read_l1_tsc(vcpu, rdtsc());
+		if (rdtscp && kvm_get_msr(vcpu, MSR_TSC_AUX, &aux))
+			aux = 0;
+	}
+	if (!ret) {
+		vcpu->arch.regs[VCPU_REGS_RAX] = lower_32_bits(tsc);
+		vcpu->arch.regs[VCPU_REGS_RDX] = upper_32_bits(tsc);
+		if (rdtscp)
+			vcpu->arch.regs[VCPU_REGS_RCX] = lower_32_bits(aux);
+		ret = kvm_skip_emulated_instruction(vcpu);
+	}
+	module_put(THIS_MODULE);
+	return ret;
+}
+
+static void notrace kvmft_svm_exit_hook(unsigned long ip,
+					unsigned long parent_ip,
+					struct ftrace_ops *ops,
+					struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	u64 exit_code = regs->si;
+	struct kvmft_vm *vm;
+	bool ours = false;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
+	if (vm) {
+		/* Every exit of an attached VM is a chance to apply its role. */
+		kvmft_vcpu_sync(vm, vcpu);
+		ours = !(vcpu->arch.hflags & HF_GUEST_MASK) &&
+		       (exit_code == SVM_EXIT_RDTSC ||
+			(exit_code == SVM_EXIT_RDTSCP &&
+			 kvmft_guest_has_rdtscp(vcpu)));
+	} else {
+		/* KVM has no RDTSC handler: any such exit is one of ours. */
+		ours = exit_code == SVM_EXIT_RDTSC;
+	}
+	if (ours && try_module_get(THIS_MODULE))
+		regs->ip = (unsigned long)kvmft_svm_exit_handler;
+	rcu_read_unlock();
+}
+
+/*
+ * Arm the SVM hook. /dev/kvm's fops are owned by the vendor module, so an
+ * open /dev/kvm both tells which vendor this host runs and keeps kvm_amd
+ * loaded (the hooked text cannot go away) until we unload.
+ */
+int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack)
+{
+	struct file *dev;
+	int err;
+
+	lockdep_assert_held(&kvmft_lock);
+	if (kvmft_svm_armed)
+		return 0;
+	dev = filp_open("/dev/kvm", O_RDONLY, 0);
+	if (IS_ERR(dev)) {
+		NL_SET_ERR_MSG(extack, "cannot open /dev/kvm to find the KVM vendor module");
+		return PTR_ERR(dev);
+	}
+	if (!dev->f_op->owner || strcmp(dev->f_op->owner->name, "kvm_amd")) {
+		NL_SET_ERR_MSG(extack,
+			       "recording and replay need kvm_amd (AMD SVM); Intel VMX is not supported yet");
+		fput(dev);
+		return -EOPNOTSUPP;
+	}
+	kvmft_svm_hook = (struct kvmft_hook) {
+		.name = "svm_invoke_exit_handler",
+		.module = "kvm_amd",
+		.func = kvmft_svm_exit_hook,
+		.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
+			 FTRACE_OPS_FL_IPMODIFY,
+	};
+	err = kvmft_hook_register(&kvmft_svm_hook);
+	if (err) {
+		NL_SET_ERR_MSG(extack, "cannot hook kvm_amd's exit handler");
+		fput(dev);
+		return -EOPNOTSUPP;
+	}
+	kvmft_svm_dev = dev;
+	WRITE_ONCE(kvmft_svm_armed, true);
+	return 0;
+}
+
+int kvmft_svm_init(void)
+{
+	return 0;
+}
+
+void kvmft_svm_exit(void)
+{
+	if (!kvmft_svm_armed)
+		return;
+	kvmft_hook_unregister(&kvmft_svm_hook);
+	synchronize_rcu_tasks();
+	fput(kvmft_svm_dev);
+	kvmft_svm_armed = false;
+}

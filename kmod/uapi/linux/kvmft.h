@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * kvmft: fault tolerance for KVM virtual machines, as a loadable module.
+ *
+ * This header is the one contract between kvmft.ko and userspace. Numbers
+ * are only ever appended; nothing is renumbered.
+ *
+ * Generic netlink family "kvmft", version 1
+ * -----------------------------------------
+ * Every attribute has a typed policy; unknown attributes and wrong types are
+ * rejected with an extended-ack message. State-changing commands need
+ * CAP_NET_ADMIN in the caller's user namespace (GENL_UNS_ADMIN_PERM); the
+ * module additionally requires CAP_SYS_ADMIN for ATTACH, since it takes a
+ * reference on another process's VM.
+ *
+ * KVMFT_CMD_ATTACH (admin)
+ *   KVMFT_A_VM_FD: u32, required. A KVM VM fd in the caller's fd table (the
+ *                  caller's own VM, or one taken from a VMM with pidfd_getfd).
+ *   KVMFT_A_PID: u32, optional. Pid of the VMM owning the VM, for display.
+ *   KVMFT_A_SVM_VMCB_OFF: u32, optional. Offset of `vmcb` in struct vcpu_svm
+ *                  as read from the kvm_amd BTF; checked against the offset
+ *                  the module was built with.
+ *   reply: KVMFT_CMD_ATTACH with the VM's attributes (see below).
+ *   errors: EBADF (fd not open), ENOTTY (fd is not a KVM VM),
+ *           EEXIST (VM already attached), EPERM (not privileged),
+ *           EOPNOTSUPP (no supported vendor module loaded).
+ *
+ * KVMFT_CMD_DETACH (admin)
+ *   KVMFT_A_VM_ID: u32, required.
+ *   errors: ENOENT (unknown VM id).
+ *
+ * KVMFT_CMD_GET_VM (doit with KVMFT_A_VM_ID, or dump of all VMs)
+ *   reply, and every KVMFT_CMD_VM_EVENT notification, carries:
+ *   KVMFT_A_VM_ID: u32
+ *   KVMFT_A_EVENT: u8, enum kvmft_event (EXISTS in replies)
+ *   KVMFT_A_SEQ: u64, module-wide event sequence number; a dump reply
+ *                carries the sequence current when it was filled, so a
+ *                subscriber that joined the group first can drop older
+ *                notifications.
+ *   KVMFT_A_ROLE: u8, enum kvmft_role
+ *   KVMFT_A_PID: u32, pid given at attach (0 if none)
+ *   KVMFT_A_VCPUS: u32, number of vCPUs the VM has now
+ *   KVMFT_A_STATS: nested, enum kvmft_stat, each a u64
+ *
+ * KVMFT_CMD_GET_INFO (no attributes)
+ *   reply: KVMFT_A_LIVE_OBJECTS: u64, KVMFT_A_VERSION: u32 (module
+ *          protocol version, KVMFT_GENL_VERSION).
+ *
+ * Multicast group "events": KVMFT_CMD_VM_EVENT with the VM attributes above
+ *   and KVMFT_A_EVENT = CREATE (attach), CHANGE (role change, divergence,
+ *   log end), DESTROY (detach, or the VM's last fd closed).
+ *
+ * Character device /dev/kvmft: the log stream
+ * -------------------------------------------
+ * KVMFT_IOC_LOG_OPEN (CAP_SYS_ADMIN) returns a new fd on one VM's log:
+ *   KVMFT_LOG_READ:  the VM becomes PRIMARY; read() returns whole records
+ *                    (struct kvmft_rec followed by its payload), blocks
+ *                    while the log is empty, and returns 0 once the VM has
+ *                    gone and the log is drained. Closing it ends recording
+ *                    (role NONE). While the log is full the vCPU waits.
+ *   KVMFT_LOG_WRITE: the VM becomes BACKUP; write() takes whole records,
+ *                    checked (type, length, sequence, CRC) before any is
+ *                    taken: EBADMSG for a corrupt or out-of-order record,
+ *                    EMSGSIZE for a truncated one. The vCPU waits for the
+ *                    record it needs. After the writer closes and the log
+ *                    is drained the VM goes live (role NONE, CHANGE event).
+ *   errors: ENOENT (unknown VM id), EBUSY (VM already has a log open),
+ *           EINVAL (bad flags).
+ */
+#ifndef _UAPI_LINUX_KVMFT_H
+#define _UAPI_LINUX_KVMFT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define KVMFT_GENL_NAME		"kvmft"
+#define KVMFT_GENL_VERSION	1
+#define KVMFT_MCGRP_EVENTS	"events"
+#define KVMFT_DEVICE_NAME	"kvmft"
+
+enum kvmft_cmd {
+	KVMFT_CMD_UNSPEC,
+	KVMFT_CMD_ATTACH,
+	KVMFT_CMD_DETACH,
+	KVMFT_CMD_GET_VM,
+	KVMFT_CMD_GET_INFO,
+	KVMFT_CMD_VM_EVENT,
+	__KVMFT_CMD_MAX
+};
+#define KVMFT_CMD_MAX (__KVMFT_CMD_MAX - 1)
+
+enum kvmft_attr {
+	KVMFT_A_UNSPEC,
+	KVMFT_A_VM_FD,		/* u32 */
+	KVMFT_A_VM_ID,		/* u32 */
+	KVMFT_A_PID,		/* u32 */
+	KVMFT_A_ROLE,		/* u8, enum kvmft_role */
+	KVMFT_A_EVENT,		/* u8, enum kvmft_event */
+	KVMFT_A_SEQ,		/* u64 */
+	KVMFT_A_VCPUS,		/* u32 */
+	KVMFT_A_STATS,		/* nested, enum kvmft_stat */
+	KVMFT_A_LIVE_OBJECTS,	/* u64 */
+	KVMFT_A_VERSION,	/* u32 */
+	KVMFT_A_SVM_VMCB_OFF,	/* u32 */
+	KVMFT_A_PAD,
+	__KVMFT_A_LAST
+};
+#define KVMFT_A_MAX (__KVMFT_A_LAST - 1)
+
+enum kvmft_role {
+	KVMFT_ROLE_NONE,	/* attached, observed, not recorded */
+	KVMFT_ROLE_PRIMARY,	/* non-deterministic inputs are recorded */
+	KVMFT_ROLE_BACKUP,	/* non-deterministic inputs come from the log */
+	__KVMFT_ROLE_LAST
+};
+#define KVMFT_ROLE_MAX (__KVMFT_ROLE_LAST - 1)
+
+enum kvmft_event {
+	KVMFT_EVENT_EXISTS,
+	KVMFT_EVENT_CREATE,
+	KVMFT_EVENT_CHANGE,
+	KVMFT_EVENT_DESTROY,
+	__KVMFT_EVENT_LAST
+};
+
+enum kvmft_stat {
+	KVMFT_STAT_UNSPEC,
+	KVMFT_STAT_RUNS,	/* KVM_RUN calls seen */
+	KVMFT_STAT_PIO_IN,	/* PIO IN completions seen */
+	KVMFT_STAT_RDTSC,	/* RDTSC/RDTSCP exits handled */
+	KVMFT_STAT_RECORDED,	/* records appended to the log */
+	KVMFT_STAT_REPLAYED,	/* records injected from the log */
+	KVMFT_STAT_DIVERGENCES,	/* log record did not match the exit */
+	KVMFT_STAT_PAD,
+	__KVMFT_STAT_LAST
+};
+#define KVMFT_STAT_MAX (__KVMFT_STAT_LAST - 1)
+
+/*
+ * Log records. Every record is a header followed by `len` payload bytes;
+ * `crc` is the CRC32 (IEEE, as crc32_le(~0, ...) ^ ~0) of the header with
+ * crc set to 0, followed by the payload. Sequence numbers start at 1 and
+ * have no gaps.
+ */
+enum kvmft_rec_type {
+	KVMFT_REC_UNSPEC,
+	KVMFT_REC_PIO_IN,	/* payload: struct kvmft_rec_pio + data */
+	KVMFT_REC_RDTSC,	/* payload: struct kvmft_rec_tsc */
+	KVMFT_REC_RDTSCP,	/* payload: struct kvmft_rec_tsc */
+	__KVMFT_REC_LAST
+};
+
+struct kvmft_rec {
+	__u64 seq;
+	__u16 type;		/* enum kvmft_rec_type */
+	__u16 len;		/* payload bytes after this header */
+	__u32 vcpu;		/* vCPU index */
+	__u32 crc;
+	__u32 reserved;		/* 0 */
+};
+
+struct kvmft_rec_pio {
+	__u16 port;
+	__u8 size;		/* 1, 2 or 4 */
+	__u8 reserved;		/* 0 */
+	__u32 count;		/* data is size * count bytes */
+	__u8 data[];
+};
+
+struct kvmft_rec_tsc {
+	__u64 tsc;		/* value the guest read */
+	__u64 aux;		/* TSC_AUX for RDTSCP, else 0 */
+};
+
+#define KVMFT_REC_MAX_PIO_DATA	4096
+#define KVMFT_REC_MAX_LEN \
+	(sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_pio) + \
+	 KVMFT_REC_MAX_PIO_DATA)
+
+/* On-disk log file written by `ftctl record`: this header, then records. */
+#define KVMFT_LOGFILE_MAGIC	"KVMFTLOG"
+#define KVMFT_LOGFILE_VERSION	1
+struct kvmft_logfile_hdr {
+	char magic[8];		/* KVMFT_LOGFILE_MAGIC, not NUL-terminated */
+	__u32 version;		/* KVMFT_LOGFILE_VERSION */
+	__u32 reserved;		/* 0 */
+};
+
+/* /dev/kvmft ioctls */
+#define KVMFT_LOG_READ		(1U << 0)
+#define KVMFT_LOG_WRITE		(1U << 1)
+#define __KVMFT_LOG_ALL		(KVMFT_LOG_READ | KVMFT_LOG_WRITE)
+
+struct kvmft_log_open {
+	__u32 vm_id;
+	__u32 flags;		/* exactly one of KVMFT_LOG_READ/WRITE */
+};
+
+#define KVMFT_IOC_MAGIC		0xF7
+#define KVMFT_IOC_LOG_OPEN	_IOW(KVMFT_IOC_MAGIC, 1, struct kvmft_log_open)
+
+#endif /* _UAPI_LINUX_KVMFT_H */

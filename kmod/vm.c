@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attached VMs. A VM is attached by its fd; the module then holds a
+ * reference on the struct kvm until it detaches: on request, when the VM's
+ * last fd is closed (the VMM exited), or at module unload.
+ *
+ * Hooks find a VM by its struct kvm under RCU; everything that changes the
+ * table runs under kvmft_lock.
+ */
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/sched/signal.h>
+#include <net/genetlink.h>
+#include "kvmft.h"
+
+static DEFINE_HASHTABLE(kvmft_vm_hash, 6);
+static LIST_HEAD(kvmft_vm_list);
+static u32 kvmft_next_id = 1;
+
+struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm)
+{
+	struct kvmft_vm *vm;
+
+	hash_for_each_possible_rcu(kvmft_vm_hash, vm, hnode, (unsigned long)kvm)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+static void kvmft_vm_free_rcu(struct rcu_head *rcu)
+{
+	struct kvmft_vm *vm = container_of(rcu, struct kvmft_vm, rcu);
+
+	kvmft_log_free(&vm->log);
+	kvfree(vm->vcpus);
+	kfree(vm);
+	kvmft_obj_put();
+}
+
+static void kvmft_vm_release(struct kref *ref)
+{
+	struct kvmft_vm *vm = container_of(ref, struct kvmft_vm, ref);
+
+	call_rcu(&vm->rcu, kvmft_vm_free_rcu);
+}
+
+void kvmft_vm_put(struct kvmft_vm *vm)
+{
+	kref_put(&vm->ref, kvmft_vm_release);
+}
+
+/* Returns the VM with a reference taken, or NULL. */
+struct kvmft_vm *kvmft_vm_get_by_id(u32 id)
+{
+	struct kvmft_vm *vm, *found = NULL;
+
+	mutex_lock(&kvmft_lock);
+	list_for_each_entry(vm, &kvmft_vm_list, node) {
+		if (vm->id == id) {
+			kref_get(&vm->ref);
+			found = vm;
+			break;
+		}
+	}
+	mutex_unlock(&kvmft_lock);
+	return found;
+}
+
+u32 kvmft_vm_vcpu_count(struct kvmft_vm *vm)
+{
+	return atomic_read(&vm->kvm->online_vcpus);
+}
+
+struct kvmft_vcpu_state *kvmft_vcpu_state(struct kvmft_vm *vm,
+					  struct kvm_vcpu *vcpu)
+{
+	if (vcpu->vcpu_idx < 0 || vcpu->vcpu_idx >= KVM_MAX_VCPUS)
+		return NULL;
+	return &vm->vcpus[vcpu->vcpu_idx];
+}
+
+static void kvmft_vm_release_work(struct work_struct *work)
+{
+	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, release_work);
+
+	mutex_lock(&kvmft_lock);
+	if (!vm->detached)
+		kvmft_vm_detach(vm);
+	mutex_unlock(&kvmft_lock);
+	kvmft_vm_put(vm);
+}
+
+static void kvmft_vm_change_work(struct work_struct *work)
+{
+	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, change_work);
+
+	mutex_lock(&kvmft_lock);
+	if (!vm->detached)
+		kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
+	mutex_unlock(&kvmft_lock);
+	kvmft_vm_put(vm);
+}
+
+/* From atomic context (a hook): announce a role change or divergence. */
+void kvmft_vm_change_async(struct kvmft_vm *vm)
+{
+	kref_get(&vm->ref);
+	if (!queue_work(kvmft_wq, &vm->change_work))
+		kvmft_vm_put(vm);
+}
+
+/* Called from the VM fd's release hook, in atomic context. */
+void kvmft_vm_released(struct kvm *kvm)
+{
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(kvm);
+	if (vm && !READ_ONCE(vm->detached) && kref_get_unless_zero(&vm->ref)) {
+		if (!queue_work(kvmft_wq, &vm->release_work))
+			kvmft_vm_put(vm);
+	}
+	rcu_read_unlock();
+}
+
+struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
+				 struct netlink_ext_ack *extack)
+{
+	struct kvm *kvm = file->private_data;
+	struct kvmft_vm *vm;
+	int err;
+
+	lockdep_assert_held(&kvmft_lock);
+	list_for_each_entry(vm, &kvmft_vm_list, node) {
+		if (vm->kvm == kvm) {
+			NL_SET_ERR_MSG(extack, "VM is already attached");
+			return ERR_PTR(-EEXIST);
+		}
+	}
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+	vm->vcpus = kvcalloc(KVM_MAX_VCPUS, sizeof(*vm->vcpus),
+			     GFP_KERNEL_ACCOUNT);
+	err = vm->vcpus ? kvmft_log_init(&vm->log) : -ENOMEM;
+	if (err) {
+		kvfree(vm->vcpus);
+		kfree(vm);
+		return ERR_PTR(err);
+	}
+	kvmft_obj_get();
+	kref_init(&vm->ref);
+	INIT_WORK(&vm->release_work, kvmft_vm_release_work);
+	INIT_WORK(&vm->change_work, kvmft_vm_change_work);
+	vm->pid = pid;
+	vm->vmcb_off = vmcb_off;
+	vm->role = KVMFT_ROLE_NONE;
+	vm->id = kvmft_next_id++;
+	if (!kvmft_next_id)
+		kvmft_next_id = 1;
+
+	kvm_get_kvm(kvm);
+	kvmft_obj_get();
+	vm->kvm = kvm;
+	hash_add_rcu(kvmft_vm_hash, &vm->hnode, (unsigned long)kvm);
+	list_add_tail(&vm->node, &kvmft_vm_list);
+	kvmft_genl_notify(vm, KVMFT_EVENT_CREATE, GFP_KERNEL);
+	return vm;
+}
+
+/*
+ * Bring every vCPU's interception in line with the VM's role. A vCPU's VMCB
+ * may only be changed by the thread that runs it, or while its mutex is
+ * held: take the mutex when the vCPU is outside KVM_RUN, otherwise kick it
+ * and let the hooks do it on that thread.
+ */
+int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, bool wait)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		for (;;) {
+			if (mutex_trylock(&vcpu->mutex)) {
+				kvmft_vcpu_sync(vm, vcpu);
+				mutex_unlock(&vcpu->mutex);
+				break;
+			}
+			kvm_vcpu_kick(vcpu);
+			if (!wait)
+				break;
+			usleep_range(500, 1000);
+			if (kvmft_vcpu_sync_done(vm, vcpu))
+				break;
+		}
+	}
+	return 0;
+}
+
+void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role)
+{
+	lockdep_assert_held(&kvmft_lock);
+	if (vm->role == role)
+		return;
+	WRITE_ONCE(vm->role, role);
+	kvmft_vm_sync_vcpus(vm, false);
+	kvmft_log_wake(vm);
+	kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
+}
+
+int kvmft_vm_detach(struct kvmft_vm *vm)
+{
+	struct kvm *kvm = vm->kvm;
+
+	lockdep_assert_held(&kvmft_lock);
+	if (vm->detached)
+		return -ENOENT;
+	WRITE_ONCE(vm->role, KVMFT_ROLE_NONE);
+	WRITE_ONCE(vm->detached, true);
+	kvmft_log_wake(vm);
+	/* The hooks still find the VM, and undo its interception. */
+	kvmft_vm_sync_vcpus(vm, true);
+
+	hash_del_rcu(&vm->hnode);
+	list_del(&vm->node);
+	synchronize_rcu();
+	kvmft_genl_notify(vm, KVMFT_EVENT_DESTROY, GFP_KERNEL);
+	kvmft_log_wake(vm);
+
+	kvm_put_kvm(kvm);
+	kvmft_obj_put();
+	kvmft_vm_put(vm);
+	return 0;
+}
+
+void kvmft_vm_detach_all(void)
+{
+	struct kvmft_vm *vm, *tmp;
+
+	mutex_lock(&kvmft_lock);
+	list_for_each_entry_safe(vm, tmp, &kvmft_vm_list, node)
+		kvmft_vm_detach(vm);
+	mutex_unlock(&kvmft_lock);
+	/* Release work queued before the VMs went away has nothing to do. */
+	flush_workqueue(kvmft_wq);
+}
+
+/* Dump attached VMs in id order; cb->args[0] is the last id sent. */
+int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		  kvmft_fill_t fill)
+{
+	struct kvmft_vm *vm;
+
+	mutex_lock(&kvmft_lock);
+	list_for_each_entry(vm, &kvmft_vm_list, node) {
+		if (vm->id <= cb->args[0])
+			continue;
+		if (fill(skb, vm, KVMFT_CMD_GET_VM, KVMFT_EVENT_EXISTS,
+			 NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			 NLM_F_MULTI))
+			break;
+		cb->args[0] = vm->id;
+	}
+	mutex_unlock(&kvmft_lock);
+	return skb->len;
+}

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Second stage of the lab guest, run by lab/init after switch_root into the
+# build machine's root: load KVM, run the job lab/run wrote, report the
+# kernel log as one TAP line, power off. Runs with the host's /bin/sh.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp TERM=dumb
+out=$LAB_OUT
+
+# The job sets LAB_CWD, LAB_TTY and the command as "$@".
+. "$out/.lab-job"
+
+# Without a status file lab/run reports a crash; this says why instead.
+fail() {
+	echo "lab: $*"
+	echo "$*" >"$out/lab-error"
+	sync
+	busybox poweroff -f
+}
+
+# The console's \n -> \r\n would end up in captured output.
+stty -onlcr 2>/dev/null
+
+echo "labt: guest start" >/dev/kmsg
+modprobe kvm_amd || fail "modprobe kvm_amd failed"
+echo "labt: modprobed" >/dev/kmsg
+[ -c /dev/kvm ] || fail "/dev/kvm did not appear after modprobe kvm_amd"
+ip link set lo up || fail "cannot bring up lo"
+cd "$LAB_CWD" || fail "cannot cd to $LAB_CWD (host /tmp, /run, /dev are not shared)"
+
+stdin=/dev/null
+[ "$LAB_TTY" = 1 ] && stdin=/dev/console
+read -r up _ </proc/uptime
+echo "lab: ${up}s: $*"
+{
+	"$@" <$stdin
+	echo $? >"$out/status"
+} 2>&1 | tee "$out/log"
+
+# Number the line after CMD's own top-level TAP results so the two read as
+# one stream.
+n=$(($(grep -cE '^(not )?ok ' "$out/log") + 1))
+pat='WARNING:|BUG:|Oops|general protection|soft lockup|hung task'
+pat="$pat|rcu_sched self-detected stall|rcu: INFO|Call Trace|kmemleak"
+pat="$pat|UBSAN|KASAN"
+bad=$(dmesg | grep -E "$pat")
+{
+	if [ -z "$bad" ]; then
+		echo "ok $n - lab: kernel log clean"
+	else
+		echo "not ok $n - lab: kernel log clean"
+		echo "$bad" | sed 's/^/# /'
+	fi
+} | tee "$out/kernel-log.tap"
+sync
+busybox poweroff -f

@@ -1,0 +1,203 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `ftctl exits` counts a KVM guest's exits per reason, from the kvm_exit and
+# kvm_entry tracepoints through the kvmft_exits BPF program.
+#
+#   this script --+-- checksum_vm --iters N --port P   one vCPU, N port reads,
+#                 |     (held on a fifo until the       each an I/O exit
+#                 |      tracers are attached)
+#                 +-- ftctl exits --pid VM --json      must see >= N io exits
+#                 +-- ftctl exits --json               (every process) too
+#                 +-- ftctl exits --pid $$ --json      must see none
+#
+# Run as root where KVM is loaded, e.g. `lab/run -- selftests/kvmft/bpf_exits_test.sh`.
+# Uses ctl/ftctl, or bpf/.output/kvmft-exits (the same code) when ftctl is
+# not built. TAP output; exit 0 on success, 1 on failure, 4 if skipped.
+#
+# Environment: FTCTL, CHECKSUM_VM (paths), ITERS (default 2000), PORT.
+
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd -P)
+iters=${ITERS:-2000}
+port=${PORT:-4660}
+checksum_vm=${CHECKSUM_VM:-$top/selftests/kvmft/checksum_vm}
+ntests=4 pass=0 fail=0 skip=0 n=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n - $1 # SKIP $2"; }
+diag() { sed 's/^/# /' "$@"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 4; }
+
+summary() {
+	[ "$skip" = 0 ] || echo "# $skip skipped"
+	echo "$((pass + skip)) passed, $fail failed"
+	[ "$fail" = 0 ]
+}
+
+echo "TAP version 13"
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -c /dev/kvm ] && [ -d /sys/module/kvm ] || skip_all "KVM is not loaded"
+command -v jq >/dev/null || skip_all "jq not found"
+if [ -n "${FTCTL:-}" ]; then
+	exits=("$FTCTL" exits)
+elif [ -x "$top/ctl/ftctl" ]; then
+	exits=("$top/ctl/ftctl" exits)
+elif [ -x "$top/bpf/.output/kvmft-exits" ]; then
+	exits=("$top/bpf/.output/kvmft-exits")
+else
+	skip_all "neither ctl/ftctl nor bpf/.output/kvmft-exits is built (make ctl bpf)"
+fi
+if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/events ]; then
+	mount -t tracefs nodev /sys/kernel/tracing || skip_all "cannot mount tracefs"
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "1..$ntests"
+echo "# using ${exits[*]}"
+
+# 1: bad usage must be refused with the usage status, before any BPF.
+"${exits[@]}" --no-such-option >"$tmp/usage.out" 2>&1
+rc=$?
+if [ "$rc" = 2 ]; then
+	ok "exits refuses an unknown option (status 2)"
+else
+	not_ok "exits refuses an unknown option (status $rc, want 2)"
+	diag "$tmp/usage.out"
+fi
+
+if [ ! -x "$checksum_vm" ]; then
+	why="$checksum_vm is not built (make selftests)"
+	skip "exits --pid VM counts the VM's io exits" "$why"
+	skip "exits without --pid counts them too" "$why"
+	skip "exits --pid OTHER counts none of them" "$why"
+	summary
+	exit
+fi
+
+# Start a tracer in the background; its stderr says when it is attached.
+start_exits() {
+	local name=$1
+	shift
+	echo "# ${exits[*]} $*"
+	"${exits[@]}" "$@" --interval 1 --json >"$tmp/$name.json" 2>"$tmp/$name.err" &
+	pids+=($!)
+	eval "${name}_pid=$!"
+}
+
+# wait_attached NAME PID: until NAME's tracer says "tracing", or it dies.
+wait_attached() {
+	local i
+	for i in $(seq 600); do
+		grep -q "tracing" "$tmp/$1.err" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# $1 tracer did not attach:"
+	diag "$tmp/$1.err"
+	return 1
+}
+
+# wait_gone PID SECS: wait for a background job, killing it after SECS.
+wait_gone() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && { kill "$1"; echo "# pid $1 still running after $2 s, killed"; }
+	wait "$1"
+}
+
+# io_field FILE FIELD: FIELD summed over the io exits of every interval.
+io_field() {
+	jq -s "[.[].exits[] | select(.reason == \"io\" or .reason == \"IO_INSTRUCTION\")
+		| .$2] | add // 0" "$1"
+}
+
+mkfifo "$tmp/go"
+# The VM's pid is known before it runs: the subshell execs it after the gate.
+(read -r _ <"$tmp/go" && exec "$checksum_vm" --iters "$iters" --port "$port") \
+	>"$tmp/vm.out" 2>&1 &
+vm=$!
+pids+=("$vm")
+echo "# $checksum_vm --iters $iters --port $port (pid $vm)"
+
+start_exits vm --pid "$vm"
+start_exits all
+start_exits other --pid $$
+attached=1
+# shellcheck disable=SC2154 # set by start_exits
+for t in "vm $vm_pid" "all $all_pid" "other $other_pid"; do
+	# shellcheck disable=SC2086
+	wait_attached $t || attached=0
+done
+
+echo go >"$tmp/go"
+wait_gone "$vm" 600
+vm_rc=$?
+# The --pid VM tracer stops by itself when the VM ends; the others on SIGINT.
+wait_gone "$vm_pid" 30
+vm_exits_rc=$?
+kill -INT "$all_pid" "$other_pid" 2>/dev/null
+wait_gone "$all_pid" 30
+all_rc=$?
+wait_gone "$other_pid" 30
+other_rc=$?
+
+if [ "$vm_rc" != 0 ]; then
+	echo "# checksum_vm exited with status $vm_rc:"
+	diag "$tmp/vm.out"
+fi
+
+# check NAME RC WANT_MIN: a tracer's run was clean and io counts are right.
+check() {
+	local name=$1 rc=$2 io samples
+	if [ "$attached" != 1 ] || [ "$vm_rc" != 0 ] || [ "$rc" != 0 ]; then
+		echo "# $name tracer exited with status $rc"
+		diag "$tmp/$name.err"
+		return 1
+	fi
+	if ! io=$(io_field "$tmp/$name.json" count) ||
+		! samples=$(io_field "$tmp/$name.json" latency_samples); then
+		echo "# $name tracer wrote bad JSON:"
+		diag "$tmp/$name.json"
+		return 1
+	fi
+	echo "# $name: $io io exits, $samples timed"
+	if [ "$name" = other ]; then
+		[ "$io" = 0 ] && return 0
+	elif [ "$io" -ge "$iters" ] && [ "$samples" -gt 0 ]; then
+		return 0
+	fi
+	diag "$tmp/$name.json"
+	return 1
+}
+
+if check vm "$vm_exits_rc"; then
+	ok "exits --pid VM counts the VM's io exits (>= $iters, timed)"
+else
+	not_ok "exits --pid VM counts the VM's io exits (>= $iters, timed)"
+fi
+if check all "$all_rc"; then
+	ok "exits without --pid counts them too"
+else
+	not_ok "exits without --pid counts them too"
+fi
+if check other "$other_rc"; then
+	ok "exits --pid OTHER counts none of them"
+else
+	not_ok "exits --pid OTHER counts none of them"
+fi
+summary

@@ -31,6 +31,8 @@
 #include "kvmft_exits.skel.h"
 #include "../bpf/kvmft_exits.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -207,9 +209,7 @@ static const char *exits_reason_name(const struct kvmft_exit_key *k, char *buf, 
 	__u32 basic = k->reason & 0xffff;
 
 	if (k->isa == KVMFT_ISA_SVM) {
-		name = exits_lookup(exits_svm_names,
-				    sizeof(exits_svm_names) / sizeof(exits_svm_names[0]),
-				    k->reason);
+		name = exits_lookup(exits_svm_names, ARRAY_SIZE(exits_svm_names), k->reason);
 		if (!name && !exits_svm_range(k->reason, buf, len))
 			snprintf(buf, len, "0x%x", k->reason);
 		return name ? name : buf;
@@ -219,8 +219,7 @@ static const char *exits_reason_name(const struct kvmft_exit_key *k, char *buf, 
 		return buf;
 	}
 	/* VMX: basic reason in the low 16 bits, flags above. */
-	name = exits_lookup(exits_vmx_names,
-			    sizeof(exits_vmx_names) / sizeof(exits_vmx_names[0]), basic);
+	name = exits_lookup(exits_vmx_names, ARRAY_SIZE(exits_vmx_names), basic);
 	if (name)
 		snprintf(buf, len, "%s%s", name,
 			 k->reason & VMX_EXIT_REASONS_FAILED_VMENTRY ? "|FAILED_VMENTRY" : "");
@@ -344,7 +343,7 @@ static int exits_check_tracepoints(void)
 	bool mounted = false;
 	size_t i;
 
-	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		snprintf(path, sizeof(path), "%s/events", roots[i]);
 		if (access(path, F_OK))
 			continue;
@@ -367,11 +366,12 @@ static int exits_check_kernel(void)
 	if (geteuid() != 0)
 		return exits_fail(EXITS_EPERM, "must run as root (loads a BPF program)");
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
-		return exits_fail(EXITS_ENOTSUP,
-				  "the kernel has no BTF (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF is needed");
+		return exits_fail(EXITS_ENOTSUP, "the kernel has no BTF (/sys/kernel/btf/vmlinux): %s",
+				  "CONFIG_DEBUG_INFO_BTF is needed");
 	ret = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL);
 	if (ret == -EPERM || ret == -EACCES)
-		return exits_fail(EXITS_EPERM, "not permitted to load BPF programs: %s", strerror(-ret));
+		return exits_fail(EXITS_EPERM, "not permitted to load BPF programs: %s",
+				  strerror(-ret));
 	if (ret <= 0)
 		return exits_fail(EXITS_ENOTSUP, "the kernel cannot run BPF tracepoint programs%s%s",
 				  ret ? ": " : "", ret ? strerror(-ret) : "");
@@ -494,8 +494,8 @@ static int exits_snapshot(struct exits_ctx *c, struct exits_snap *s)
 	return 0;
 }
 
-static const struct kvmft_exit_stat *exits_find(const struct exits_snap *s,
-						 const struct kvmft_exit_key *k)
+static const struct kvmft_exit_stat *
+exits_find(const struct exits_snap *s, const struct kvmft_exit_key *k)
 {
 	size_t i;
 

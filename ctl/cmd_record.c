@@ -39,6 +39,16 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+static int cannot(const char *file, const char *what)
+{
+	int err = errno;
+	char why[300];
+
+	snprintf(why, sizeof(why), "%s %s: %s", what, file, strerror(err));
+	ft_err("record", err, why);
+	return FT_EXIT_ENV;
+}
+
 static void progress(const struct ftlog_writer *w, bool done)
 {
 	static uint64_t last;
@@ -52,8 +62,7 @@ static void progress(const struct ftlog_writer *w, bool done)
 }
 
 /* Appends every record in buf[0..n); 0, or an exit code after saying why. */
-static int take(struct ftlog_writer *w, const unsigned char *buf, size_t n,
-		const char *out)
+static int take(struct ftlog_writer *w, const unsigned char *buf, size_t n)
 {
 	struct ftlog_err e;
 	size_t off = 0, len;
@@ -67,7 +76,6 @@ static int take(struct ftlog_writer *w, const unsigned char *buf, size_t n,
 		}
 		if (ftlog_writer_add(w, buf + off, len)) {
 			ft_err("record: write", errno, NULL);
-			(void)out;
 			return FT_EXIT_ENV;
 		}
 		off += len;
@@ -75,7 +83,7 @@ static int take(struct ftlog_writer *w, const unsigned char *buf, size_t n,
 	return 0;
 }
 
-static int copy_log(struct ftlog_writer *w, const char *out)
+static int copy_log(struct ftlog_writer *w)
 {
 	static unsigned char buf[READ_BUF] __attribute__((aligned(8)));
 	bool tty = isatty(STDERR_FILENO);
@@ -94,7 +102,7 @@ static int copy_log(struct ftlog_writer *w, const char *out)
 		}
 		if (!n)
 			return 0;
-		ret = take(w, buf, n, out);
+		ret = take(w, buf, n);
 		if (ret)
 			return ret;
 		if (tty)
@@ -106,30 +114,43 @@ static int record(uint32_t vm, const char *out)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ftlog_writer w;
+	bool created;
 	int ret, fd;
 
-	/* The file first: a bad path must not leave the VM primary. */
-	if (ftlog_writer_open(&w, out)) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "cannot create %s: %s", out,
-			 strerror(errno));
-		ft_err("record", errno, why);
-		return FT_EXIT_ENV;
-	}
+	/*
+	 * The file first, so a bad path does not leave the VM primary; but
+	 * an existing file is only truncated once the log is open.
+	 */
+	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(out, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cannot(out, "cannot create");
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	fd = ft_log_open("record", vm, KVMFT_LOG_READ);
-	if (fd < 0 || null_fd < 0) {
-		ftlog_writer_close(&w);
-		unlink(out);
-		return fd < 0 ? -fd : FT_EXIT_ENV;
+	log_fd = null_fd < 0 ? -FT_EXIT_ENV :
+		 ft_log_open("record", vm, KVMFT_LOG_READ);
+	if (log_fd < 0) {
+		ret = -log_fd;
+		if (null_fd < 0)
+			ft_err("record: open /dev/null", errno, NULL);
+		else
+			close(null_fd);
+		log_fd = -1;
+		close(fd);
+		if (created)
+			unlink(out);
+		return ret;
 	}
-	log_fd = fd;
+	if (ftlog_writer_fdopen(&w, fd)) {
+		close(log_fd);
+		return cannot(out, "cannot write");
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: read() must end */
 	sigaction(SIGTERM, &sa, NULL);
 
-	ret = copy_log(&w, out);
+	ret = copy_log(&w);
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -137,14 +158,8 @@ static int record(uint32_t vm, const char *out)
 	close(null_fd);
 	if (isatty(STDERR_FILENO))
 		progress(&w, true);
-	if (ftlog_writer_close(&w)) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "writing %s: %s", out,
-			 strerror(errno));
-		ft_err("record", errno, why);
-		return FT_EXIT_ENV;
-	}
+	if (ftlog_writer_close(&w))
+		return cannot(out, "cannot write");
 	printf("%" PRIu64 " records written to %s%s\n", w.nrec, out,
 	       stop_signal ? " (stopped by signal)" :
 	       ret ? " (stopped by an error)" : "");

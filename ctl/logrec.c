@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "logrec.h"
 
@@ -303,23 +304,35 @@ void ftlog_reader_close(struct ftlog_reader *r)
 
 int ftlog_writer_open(struct ftlog_writer *w, const char *path)
 {
-	struct kvmft_logfile_hdr h;
-	int fd;
-
-	memset(w, 0, sizeof(*w));
 	/* 0600: the log carries guest input (console, network data). */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
 	if (fd < 0)
 		return -1;
-	w->f = fdopen(fd, "wb");
-	if (!w->f) {
+	return ftlog_writer_fdopen(w, fd);
+}
+
+int ftlog_writer_fdopen(struct ftlog_writer *w, int fd)
+{
+	struct kvmft_logfile_hdr h;
+	struct stat st;
+	int saved;
+
+	memset(w, 0, sizeof(*w));
+	/* Pipes and character devices (a shell's >(...)) are fine too. */
+	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && ftruncate(fd, 0)) ||
+	    !(w->f = fdopen(fd, "wb"))) {
+		saved = errno;
 		close(fd);
+		errno = saved;
 		return -1;
 	}
 	ftlog_hdr_init(&h);
 	if (fwrite(&h, sizeof(h), 1, w->f) != 1) {
+		saved = errno;
 		fclose(w->f);
 		w->f = NULL;
+		errno = saved;
 		return -1;
 	}
 	w->bytes = sizeof(h);
@@ -341,7 +354,8 @@ int ftlog_writer_close(struct ftlog_writer *w)
 
 	if (!w->f)
 		return 0;
-	if (fflush(w->f) || fsync(fileno(w->f))) {
+	/* EINVAL: a pipe or device, which has nothing to sync. */
+	if (fflush(w->f) || (fsync(fileno(w->f)) && errno != EINVAL)) {
 		ret = -1;
 		saved = errno;
 	}

@@ -84,7 +84,10 @@ struct ftlog_writer {
 	uint64_t bytes;
 };
 
+/* Creates or truncates path (mode 0600); 0, or -1 with errno set. */
 int ftlog_writer_open(struct ftlog_writer *w, const char *path);
+/* The same on an fd open for writing, which it truncates and then owns. */
+int ftlog_writer_fdopen(struct ftlog_writer *w, int fd);
 int ftlog_writer_add(struct ftlog_writer *w, const void *rec, size_t len);
 /* Flushes, fsyncs and closes; -1 with errno set if any of it failed. */
 int ftlog_writer_close(struct ftlog_writer *w);

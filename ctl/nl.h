@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <linux/netlink.h>
 #include <netlink/msg.h>
+#include <linux/kvmft.h>
 
 struct ftnl {
 	struct nl_sock *sk;

@@ -144,13 +144,16 @@ uint64_t ft_now_ms(void)
 void ft_bad_option(const char *cmd, int opt, char **argv)
 {
 	const char *arg = argv[optind - 1];
+	const char *sep = cmd ? ": " : "";
 
+	if (!cmd)
+		cmd = "";
 	if (opt == ':')
-		ft_msg("%s: option '%s' needs an argument", cmd, arg);
+		ft_msg("%s%soption '%s' needs an argument", cmd, sep, arg);
 	else if (optopt && !strncmp(arg, "--", 2))
-		ft_msg("%s: option '%s' takes no argument", cmd, arg);
+		ft_msg("%s%soption '%s' takes no argument", cmd, sep, arg);
 	else if (optopt)
-		ft_msg("%s: unknown option '-%c'", cmd, optopt);
+		ft_msg("%s%sunknown option '-%c'", cmd, sep, optopt);
 	else
-		ft_msg("%s: unknown option '%s'", cmd, arg);
+		ft_msg("%s%sunknown option '%s'", cmd, sep, arg);
 }

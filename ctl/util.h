@@ -63,8 +63,9 @@ bool ft_color(FILE *f);
 uint64_t ft_now_ms(void);
 
 /*
- * Reports a getopt_long() failure for subcommand cmd: the unknown option
- * or the option that needs an argument. opt is getopt's return value.
+ * Reports a getopt_long() failure for subcommand cmd (NULL: none): the
+ * unknown option or the option that needs an argument. opt is getopt's
+ * return value.
  */
 void ft_bad_option(const char *cmd, int opt, char **argv);
 

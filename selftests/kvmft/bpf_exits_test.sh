@@ -39,7 +39,9 @@ summary() {
 
 echo "TAP version 13"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -c /dev/kvm ] && [ -d /sys/module/kvm ] || skip_all "KVM is not loaded"
+if [ ! -c /dev/kvm ] || [ ! -d /sys/module/kvm ]; then
+	skip_all "KVM is not loaded"
+fi
 command -v jq >/dev/null || skip_all "jq not found"
 if [ -n "${FTCTL:-}" ]; then
 	exits=("$FTCTL" exits)
@@ -50,19 +52,23 @@ elif [ -x "$top/bpf/.output/kvmft-exits" ]; then
 else
 	skip_all "neither ctl/ftctl nor bpf/.output/kvmft-exits is built (make ctl bpf)"
 fi
-if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/events ]; then
-	mount -t tracefs nodev /sys/kernel/tracing || skip_all "cannot mount tracefs"
-fi
-
 tmp=$(mktemp -d)
 pids=()
+declare -A tracer	# name -> pid
+mounted_tracefs=0
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ "$mounted_tracefs" = 0 ] || umount /sys/kernel/tracing
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/events ]; then
+	mount -t tracefs nodev /sys/kernel/tracing || skip_all "cannot mount tracefs"
+	mounted_tracefs=1
+fi
 
 echo "1..$ntests"
 echo "# using ${exits[*]}"
@@ -93,13 +99,14 @@ start_exits() {
 	echo "# ${exits[*]} $*"
 	"${exits[@]}" "$@" --interval 1 --json >"$tmp/$name.json" 2>"$tmp/$name.err" &
 	pids+=($!)
-	eval "${name}_pid=$!"
+	tracer[$name]=$!
 }
 
 # wait_attached NAME PID: until NAME's tracer says "tracing", or it dies.
 wait_attached() {
-	local i
-	for i in $(seq 600); do
+	local tries=600
+	while [ "$tries" -gt 0 ]; do
+		tries=$((tries - 1))
 		grep -q "tracing" "$tmp/$1.err" && return 0
 		kill -0 "$2" 2>/dev/null || break
 		sleep 0.1
@@ -111,8 +118,9 @@ wait_attached() {
 
 # wait_gone PID SECS: wait for a background job, killing it after SECS.
 wait_gone() {
-	local i
-	for i in $(seq $(($2 * 10))); do
+	local tries=$(($2 * 10))
+	while [ "$tries" -gt 0 ]; do
+		tries=$((tries - 1))
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -138,22 +146,20 @@ start_exits vm --pid "$vm"
 start_exits all
 start_exits other --pid $$
 attached=1
-# shellcheck disable=SC2154 # set by start_exits
-for t in "vm $vm_pid" "all $all_pid" "other $other_pid"; do
-	# shellcheck disable=SC2086
-	wait_attached $t || attached=0
+for t in vm all other; do
+	wait_attached "$t" "${tracer[$t]}" || attached=0
 done
 
 echo go >"$tmp/go"
 wait_gone "$vm" 600
 vm_rc=$?
 # The --pid VM tracer stops by itself when the VM ends; the others on SIGINT.
-wait_gone "$vm_pid" 30
+wait_gone "${tracer[vm]}" 30
 vm_exits_rc=$?
-kill -INT "$all_pid" "$other_pid" 2>/dev/null
-wait_gone "$all_pid" 30
+kill -INT "${tracer[all]}" "${tracer[other]}" 2>/dev/null
+wait_gone "${tracer[all]}" 30
 all_rc=$?
-wait_gone "$other_pid" 30
+wait_gone "${tracer[other]}" 30
 other_rc=$?
 
 if [ "$vm_rc" != 0 ]; then

@@ -1,0 +1,2 @@
+.obj/btf.o: btf.c btf.h
+btf.h:

@@ -1,0 +1,3 @@
+.obj/ftctl.o: ftctl.c ftctl.h util.h
+ftctl.h:
+util.h:

@@ -1,0 +1,2 @@
+.obj/json.o: json.c json.h
+json.h:

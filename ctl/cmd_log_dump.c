@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ftctl log-dump: list a log file's records, for people or as JSON Lines. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "ftctl.h"
+#include "json.h"
+#include "logrec.h"
+
+#define HUMAN_DATA_MAX	16	/* bytes of PIO data shown per line */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s log-dump --in FILE [--json]\n", ft_prog);
+}
+
+static void hex(char *out, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = '\0';
+}
+
+static void dump_json(struct json *j, const struct ftlog_reader *r)
+{
+	const struct kvmft_rec *h = &r->rec.hdr;
+	const unsigned char *pl = r->rec.buf + sizeof(*h);
+	static char data[2 * KVMFT_REC_MAX_PIO_DATA + 1];
+	struct kvmft_rec_pio pio;
+	struct kvmft_rec_tsc tsc;
+
+	json_obj_begin(j, NULL);
+	json_u64(j, "seq", h->seq);
+	json_u64(j, "vcpu", h->vcpu);
+	json_str(j, "type", ftlog_rec_type_name(h->type));
+	if (h->type == KVMFT_REC_PIO_IN) {
+		memcpy(&pio, pl, sizeof(pio));
+		hex(data, pl + sizeof(pio), h->len - sizeof(pio));
+		json_u64(j, "port", pio.port);
+		json_u64(j, "size", pio.size);
+		json_u64(j, "count", pio.count);
+		json_str(j, "data", data);
+	} else {
+		memcpy(&tsc, pl, sizeof(tsc));
+		json_u64(j, "tsc", tsc.tsc);
+		if (h->type == KVMFT_REC_RDTSCP)
+			json_u64(j, "aux", tsc.aux);
+	}
+	json_obj_end(j);
+}
+
+static void dump_human(const struct ftlog_reader *r)
+{
+	const struct kvmft_rec *h = &r->rec.hdr;
+	const unsigned char *pl = r->rec.buf + sizeof(*h);
+	char data[2 * HUMAN_DATA_MAX + 1];
+	struct kvmft_rec_pio pio;
+	struct kvmft_rec_tsc tsc;
+	size_t n;
+
+	printf("%-10" PRIu64 " %-4" PRIu32 " %-7s", (uint64_t)h->seq,
+	       (uint32_t)h->vcpu, ftlog_rec_type_name(h->type));
+	if (h->type == KVMFT_REC_PIO_IN) {
+		memcpy(&pio, pl, sizeof(pio));
+		n = h->len - sizeof(pio);
+		hex(data, pl + sizeof(pio), n < HUMAN_DATA_MAX ? n : HUMAN_DATA_MAX);
+		printf(" port 0x%04x size %u count %" PRIu32 " data %s%s\n",
+		       pio.port, pio.size, (uint32_t)pio.count, data,
+		       n > HUMAN_DATA_MAX ? "..." : "");
+	} else {
+		memcpy(&tsc, pl, sizeof(tsc));
+		printf(" tsc 0x%" PRIx64, (uint64_t)tsc.tsc);
+		if (h->type == KVMFT_REC_RDTSCP)
+			printf(" aux 0x%" PRIx64, (uint64_t)tsc.aux);
+		putchar('\n');
+	}
+}
+
+static int dump(const char *in, bool json)
+{
+	struct ftlog_reader r;
+	struct json j;
+	int ret;
+
+	if (ftlog_reader_open(&r, in)) {
+		ft_msg("log-dump: %s: %s", in, r.err);
+		return FT_EXIT_INPUT;
+	}
+	json_init(&j, stdout);
+	if (!json)
+		printf("%-10s %-4s %-7s %s\n", "SEQ", "VCPU", "TYPE", "DETAILS");
+	while ((ret = ftlog_reader_next(&r)) > 0) {
+		if (json)
+			dump_json(&j, &r);
+		else
+			dump_human(&r);
+	}
+	ftlog_reader_close(&r);
+	if (ret < 0) {
+		fflush(stdout);
+		ft_msg("log-dump: %s: %s", in, r.err);
+		return FT_EXIT_INPUT;
+	}
+	return FT_EXIT_OK;
+}
+
+int log_dump_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "in", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *in = NULL;
+	bool json = false;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			in = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return FT_EXIT_OK;
+		default:
+			ft_bad_option("log-dump", c, argv);
+			usage(stderr);
+			return FT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !in) {
+		if (optind < argc)
+			ft_msg("log-dump: unexpected argument '%s'", argv[optind]);
+		else
+			ft_msg("log-dump: --in is required");
+		usage(stderr);
+		return FT_EXIT_USAGE;
+	}
+	return dump(in, json);
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ftctl replay: check a log file whole, then make the VM backup and write
+ * the records to it. Nothing reaches the module unless every record passed,
+ * so a bad file never leaves a VM half-fed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ftctl.h"
+#include "logrec.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s replay --vm ID --in FILE\n", ft_prog);
+}
+
+static int bad_file(const char *file, const struct ftlog_reader *r)
+{
+	ft_msg("replay: %s: %s", file, r->err);
+	return FT_EXIT_INPUT;
+}
+
+/* Every record, checked; the number of them in *nrec. */
+static int check_file(const char *in, uint64_t *nrec)
+{
+	struct ftlog_reader r;
+	int ret;
+
+	if (ftlog_reader_open(&r, in))
+		return bad_file(in, &r);
+	while ((ret = ftlog_reader_next(&r)) > 0)
+		;
+	*nrec = r.nrec;
+	ftlog_reader_close(&r);
+	return ret < 0 ? bad_file(in, &r) : 0;
+}
+
+static int feed(int fd, const char *in, uint64_t *nrec)
+{
+	struct ftlog_reader r;
+	char op[64];
+	size_t len;
+	ssize_t n;
+	int ret;
+
+	if (ftlog_reader_open(&r, in))
+		return bad_file(in, &r);
+	while ((ret = ftlog_reader_next(&r)) > 0) {
+		len = sizeof(r.rec.hdr) + r.rec.hdr.len;
+		do
+			n = write(fd, r.rec.buf, len);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)len)
+			continue;
+		snprintf(op, sizeof(op), "replay: record %" PRIu64, r.nrec);
+		if (n < 0)
+			ft_err(op, errno, errno == EBADMSG ? "the module refused it as corrupt or out of order" :
+				   errno == EMSGSIZE ? "the module saw it truncated" : NULL);
+		else
+			ft_msg("%s: the module took %zd of %zu bytes", op, n,
+			       len);
+		ftlog_reader_close(&r);
+		return FT_EXIT_KERNEL;
+	}
+	*nrec = r.nrec;
+	ftlog_reader_close(&r);
+	/* The file changed since it was checked. */
+	return ret < 0 ? bad_file(in, &r) : 0;
+}
+
+static int replay(uint32_t vm, const char *in)
+{
+	uint64_t nrec = 0, checked;
+	int fd, ret;
+
+	ret = check_file(in, &checked);
+	if (ret)
+		return ret;
+	fd = ft_log_open("replay", vm, KVMFT_LOG_WRITE);
+	if (fd < 0)
+		return -fd;
+	ret = feed(fd, in, &nrec);
+	/* Closing is what lets the VM go live once the log drains. */
+	if (close(fd) && !ret) {
+		ft_err("replay: close log", errno, NULL);
+		ret = FT_EXIT_KERNEL;
+	}
+	if (!ret)
+		printf("%" PRIu64 " records written to vm %" PRIu32 "\n", nrec,
+		       vm);
+	return ret;
+}
+
+int replay_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vm", required_argument, NULL, 'v' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *in = NULL;
+	bool have_id = false;
+	uint32_t id = 0;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			if (!ft_parse_u32(optarg, &id)) {
+				ft_msg("replay: bad VM id '%s'", optarg);
+				return FT_EXIT_USAGE;
+			}
+			have_id = true;
+			break;
+		case 'i':
+			in = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return FT_EXIT_OK;
+		default:
+			ft_bad_option("replay", c, argv);
+			usage(stderr);
+			return FT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !have_id || !in) {
+		if (optind < argc)
+			ft_msg("replay: unexpected argument '%s'", argv[optind]);
+		else
+			ft_msg("replay: --vm and --in are required");
+		usage(stderr);
+		return FT_EXIT_USAGE;
+	}
+	return replay(id, in);
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "test_util.h"
+
+#define LOG_READ_BUF	(256 * 1024)
+
+uint32_t kvmft_crc32(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	int k;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320U & -(crc & 1));
+	}
+	return ~crc;
+}
+
+uint32_t kvmft_rec_crc(const struct kvmft_rec *hdr, const void *payload)
+{
+	struct kvmft_rec h = *hdr;
+	uint32_t crc;
+
+	h.crc = 0;
+	crc = kvmft_crc32(0, &h, sizeof(h));
+	return kvmft_crc32(crc, payload, hdr->len);
+}
+
+long kvmft_rec_check(const void *buf, size_t len, uint64_t seq)
+{
+	struct kvmft_rec h;
+	size_t need;
+
+	if (len < sizeof(h))
+		return -EMSGSIZE;
+	memcpy(&h, buf, sizeof(h));
+	need = sizeof(h) + h.len;
+	if (len < need)
+		return -EMSGSIZE;
+	if (h.seq != seq || h.type == KVMFT_REC_UNSPEC ||
+	    h.type >= __KVMFT_REC_LAST || h.reserved ||
+	    h.len > KVMFT_REC_MAX_LEN - sizeof(h) ||
+	    h.crc != kvmft_rec_crc(&h, (const uint8_t *)buf + sizeof(h)))
+		return -EBADMSG;
+	switch (h.type) {
+	case KVMFT_REC_RDTSC:
+	case KVMFT_REC_RDTSCP:
+		if (h.len != sizeof(struct kvmft_rec_tsc))
+			return -EBADMSG;
+		break;
+	case KVMFT_REC_PIO_IN: {
+		struct kvmft_rec_pio p;
+
+		if (h.len < sizeof(p))
+			return -EBADMSG;
+		memcpy(&p, (const uint8_t *)buf + sizeof(h), sizeof(p));
+		if ((p.size != 1 && p.size != 2 && p.size != 4) ||
+		    h.len != sizeof(p) + (size_t)p.size * p.count)
+			return -EBADMSG;
+		break;
+	}
+	}
+	return (long)need;
+}
+
+static size_t rec_finish(void *buf, uint64_t seq, uint16_t type,
+			 uint16_t len)
+{
+	struct kvmft_rec h = { .seq = seq, .type = type, .len = len };
+
+	h.crc = kvmft_rec_crc(&h, (uint8_t *)buf + sizeof(h));
+	memcpy(buf, &h, sizeof(h));
+	return sizeof(h) + len;
+}
+
+size_t kvmft_rec_build_tsc(void *buf, uint64_t seq, uint16_t type,
+			   uint64_t tsc, uint64_t aux)
+{
+	struct kvmft_rec_tsc t = { .tsc = tsc, .aux = aux };
+
+	memcpy((uint8_t *)buf + sizeof(struct kvmft_rec), &t, sizeof(t));
+	return rec_finish(buf, seq, type, sizeof(t));
+}
+
+size_t kvmft_rec_build_pio(void *buf, uint64_t seq, uint16_t port,
+			   uint8_t size, uint32_t count, const void *data)
+{
+	struct kvmft_rec_pio p = { .port = port, .size = size, .count = count };
+	uint8_t *q = (uint8_t *)buf + sizeof(struct kvmft_rec);
+	size_t n = (size_t)size * count;
+
+	memcpy(q, &p, sizeof(p));
+	memcpy(q + sizeof(p), data, n);
+	return rec_finish(buf, seq, KVMFT_REC_PIO_IN, sizeof(p) + n);
+}
+
+void rec_buf_free(struct rec_buf *rb)
+{
+	free(rb->data);
+	memset(rb, 0, sizeof(*rb));
+}
+
+static int rec_buf_reserve(struct rec_buf *rb, size_t more)
+{
+	uint8_t *p;
+	size_t cap = rb->cap ? rb->cap : LOG_READ_BUF;
+
+	while (cap - rb->len < more)
+		cap *= 2;
+	if (cap == rb->cap)
+		return 0;
+	p = realloc(rb->data, cap);
+	if (!p)
+		return -ENOMEM;
+	rb->data = p;
+	rb->cap = cap;
+	return 0;
+}
+
+int log_read_all(int fd, struct rec_buf *rb)
+{
+	ssize_t n;
+	long r;
+	size_t off;
+
+	for (;;) {
+		if (rec_buf_reserve(rb, LOG_READ_BUF))
+			return -ENOMEM;
+		n = read(fd, rb->data + rb->len, LOG_READ_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		/* Whole records only, each the next in sequence. */
+		for (off = rb->len; off < rb->len + (size_t)n; off += r) {
+			struct kvmft_rec h;
+
+			r = kvmft_rec_check(rb->data + off,
+					    rb->len + n - off, rb->nrec + 1);
+			if (r < 0)
+				return (int)r;
+			memcpy(&h, rb->data + off, sizeof(h));
+			rb->nrec++;
+			rb->ntype[h.type]++;
+		}
+		rb->len += n;
+	}
+}
+
+int log_write_all(int fd, const struct rec_buf *rb, size_t chunk)
+{
+	size_t off = 0, end;
+	ssize_t n;
+	long r;
+
+	while (off < rb->len) {
+		/* As many whole records as fit in @chunk (at least one). */
+		for (end = off; end < rb->len; end += r) {
+			struct kvmft_rec h;
+
+			memcpy(&h, rb->data + end, sizeof(h));
+			r = (long)(sizeof(h) + h.len);
+			if (end > off && end + r - off > chunk)
+				break;
+		}
+		n = write(fd, rb->data + off, end - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		/* The kernel takes whole records: a short write ends on one. */
+		for (end = off; end < off + (size_t)n; end += r) {
+			struct kvmft_rec h;
+
+			memcpy(&h, rb->data + end, sizeof(h));
+			r = (long)(sizeof(h) + h.len);
+		}
+		if (end != off + (size_t)n)
+			return -EPROTO;
+		off += n;
+	}
+	return 0;
+}
+
+const void *rec_buf_at(const struct rec_buf *rb, uint64_t i)
+{
+	struct kvmft_rec h;
+	size_t off = 0;
+
+	while (off < rb->len) {
+		if (!i--)
+			return rb->data + off;
+		memcpy(&h, rb->data + off, sizeof(h));
+		off += sizeof(h) + h.len;
+	}
+	return NULL;
+}

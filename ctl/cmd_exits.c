@@ -631,6 +631,7 @@ static enum exits_wake exits_wait(struct exits_ctx *c, double deadline)
 		{ .fd = c->sig_fd, .events = POLLIN },
 		{ .fd = c->pid_fd, .events = POLLIN },
 	};
+	struct signalfd_siginfo si;
 	double left;
 	int ret;
 
@@ -639,8 +640,12 @@ static enum exits_wake exits_wait(struct exits_ctx *c, double deadline)
 		ret = poll(fds, c->pid_fd >= 0 ? 2 : 1, left > 0 ? (int)(left * 1000) + 1 : 0);
 		if (ret < 0 && errno == EINTR)
 			continue;
-		if (ret > 0 && fds[0].revents)
+		if (ret > 0 && fds[0].revents) {
+			/* Consume it, so that restoring the mask does not deliver it. */
+			while (read(c->sig_fd, &si, sizeof(si)) < 0 && errno == EINTR)
+				;
 			return EXITS_SIGNAL;
+		}
 		if (ret > 0 && fds[1].revents)
 			return EXITS_GONE;
 		if (c->pid_fd < 0 && c->opts.pid && kill(c->opts.pid, 0) && errno == ESRCH)

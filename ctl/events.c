@@ -35,7 +35,7 @@ static int start_dump(struct listener *l)
 
 static int dump_end(struct listener *l, struct nlmsghdr *nlh)
 {
-	int ret = ftnl_msg_error(nlh, l->nl->ext_msg, sizeof(l->nl->ext_msg));
+	int ret = ftnl_msg_error(l->nl, nlh, l->nl->ext_msg, sizeof(l->nl->ext_msg));
 
 	l->dumping = false;
 	if (ret < 0) {

@@ -50,6 +50,11 @@ static int lib_fail(struct ftnl *nl, const char *what, int nlerr)
 
 int ftnl_open(struct ftnl *nl)
 {
+	return ftnl_open_family(nl, KVMFT_GENL_NAME);
+}
+
+int ftnl_open_family(struct ftnl *nl, const char *name)
+{
 	int one = 1, ret;
 
 	memset(nl, 0, sizeof(*nl));
@@ -72,14 +77,18 @@ int ftnl_open(struct ftnl *nl)
 		   sizeof(one));
 	setsockopt(ftnl_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one,
 		   sizeof(one));
-	ret = genl_ctrl_resolve(nl->sk, KVMFT_GENL_NAME);
+	ret = genl_ctrl_resolve(nl->sk, name);
 	if (ret < 0) {
-		ret = lib_fail(nl, "cannot resolve genl family '"
-			       KVMFT_GENL_NAME "'", ret);
+		char what[64];
+
+		snprintf(what, sizeof(what), "cannot resolve genl family '%s'",
+			 name);
+		ret = lib_fail(nl, what, ret);
 		ftnl_close(nl);
 		return ret;
 	}
 	nl->family = ret;
+	nl->kvmft = !strcmp(name, KVMFT_GENL_NAME);
 	return 0;
 }
 
@@ -158,26 +167,67 @@ int ftnl_send(struct ftnl *nl, struct nl_msg *msg, uint32_t *seq)
 	return 0;
 }
 
-static int ext_ack_text(const void *attrs, int len, char *msg, size_t mlen)
+static const char *kvmft_attr_name(unsigned int type)
+{
+	static const char *const names[] = {
+		[KVMFT_A_VM_FD] = "KVMFT_A_VM_FD",
+		[KVMFT_A_VM_ID] = "KVMFT_A_VM_ID",
+		[KVMFT_A_PID] = "KVMFT_A_PID",
+		[KVMFT_A_ROLE] = "KVMFT_A_ROLE",
+		[KVMFT_A_EVENT] = "KVMFT_A_EVENT",
+		[KVMFT_A_SEQ] = "KVMFT_A_SEQ",
+		[KVMFT_A_VCPUS] = "KVMFT_A_VCPUS",
+		[KVMFT_A_STATS] = "KVMFT_A_STATS",
+		[KVMFT_A_LIVE_OBJECTS] = "KVMFT_A_LIVE_OBJECTS",
+		[KVMFT_A_VERSION] = "KVMFT_A_VERSION",
+		[KVMFT_A_SVM_VMCB_OFF] = "KVMFT_A_SVM_VMCB_OFF",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : NULL;
+}
+
+/*
+ * The text of an extended ack: its message, or, for a required attribute
+ * that was missing (GENL_REQ_ATTR_CHECK sends no text), a sentence naming
+ * it. kvmft says whether the request went to the kvmft family.
+ */
+static void ext_ack_text(const void *attrs, int len, bool kvmft, char *msg,
+			 size_t mlen)
 {
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	const char *s;
+	const char *s, *name;
+	uint32_t type;
 	int n;
 
 	if (len <= 0 || nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)attrs,
-				  len, NULL) < 0 || !tb[NLMSGERR_ATTR_MSG])
-		return 0;
-	s = nla_data(tb[NLMSGERR_ATTR_MSG]);
-	n = strnlen(s, nla_len(tb[NLMSGERR_ATTR_MSG]));
-	snprintf(msg, mlen, "%.*s", n, s);
-	return 0;
+				  len, NULL) < 0)
+		return;
+	if (tb[NLMSGERR_ATTR_MSG]) {
+		s = nla_data(tb[NLMSGERR_ATTR_MSG]);
+		n = strnlen(s, nla_len(tb[NLMSGERR_ATTR_MSG]));
+		snprintf(msg, mlen, "%.*s", n, s);
+	} else if (tb[NLMSGERR_ATTR_MISS_TYPE] &&
+		   nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) == sizeof(type)) {
+		type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
+		name = kvmft && !tb[NLMSGERR_ATTR_MISS_NEST] ?
+		       kvmft_attr_name(type) : NULL;
+		if (name)
+			snprintf(msg, mlen, "missing required attribute %s",
+				 name);
+		else
+			snprintf(msg, mlen, "missing required attribute %u%s",
+				 type, tb[NLMSGERR_ATTR_MISS_NEST] ?
+				 " in a nest" : "");
+	}
 }
 
-int ftnl_msg_error(const struct nlmsghdr *nlh, char *msg, size_t len)
+int ftnl_msg_error(const struct ftnl *nl, const struct nlmsghdr *nlh,
+		   char *msg, size_t len)
 {
 	const unsigned char *p = NLMSG_DATA(nlh);
 	int plen = nlh->nlmsg_len - NLMSG_HDRLEN;
 	const struct nlmsgerr *e;
+	bool kvmft = false;
 	int err, off;
 
 	if (len)
@@ -187,6 +237,7 @@ int ftnl_msg_error(const struct nlmsghdr *nlh, char *msg, size_t len)
 			return 0;
 		memcpy(&err, p, sizeof(err));
 		off = NLMSG_ALIGN(sizeof(int));
+		kvmft = nl && nl->kvmft;	/* only kvmft dumps go there */
 	} else {
 		if (plen < (int)sizeof(*e))
 			return -EPROTO;
@@ -196,9 +247,10 @@ int ftnl_msg_error(const struct nlmsghdr *nlh, char *msg, size_t len)
 		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 			off += e->msg.nlmsg_len - NLMSG_HDRLEN;
 		off = NLMSG_ALIGN(off);
+		kvmft = nl && nl->kvmft && e->msg.nlmsg_type == nl->family;
 	}
 	if (err && (nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < plen)
-		ext_ack_text(p + off, plen - off, msg, len);
+		ext_ack_text(p + off, plen - off, kvmft, msg, len);
 	return err > 0 ? -err : err;
 }
 
@@ -249,7 +301,7 @@ static int request_cb(struct nlmsghdr *nlh, void *arg)
 	switch (nlh->nlmsg_type) {
 	case NLMSG_ERROR:
 	case NLMSG_DONE:
-		ret = ftnl_msg_error(nlh, r->nl->ext_msg,
+		ret = ftnl_msg_error(r->nl, nlh, r->nl->ext_msg,
 				     sizeof(r->nl->ext_msg));
 		if (!r->err)
 			r->err = ret;

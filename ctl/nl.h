@@ -16,6 +16,7 @@
 struct ftnl {
 	struct nl_sock *sk;
 	int family;		/* genl id of "kvmft" */
+	bool kvmft;		/* the family is kvmft (not a test's) */
 	int events_grp;		/* multicast group id of "events", or -1 */
 	int ctrl_grp;		/* nlctrl "notify" group id, or -1 */
 	char ext_msg[256];	/* extended-ack text of the last failure, or "" */
@@ -34,6 +35,8 @@ typedef int (*ftnl_cb)(struct nlmsghdr *nlh, void *arg);
  * ext_msg then says what failed.
  */
 int ftnl_open(struct ftnl *nl);
+/* The same for another family (tests use nlctrl and ethtool). */
+int ftnl_open_family(struct ftnl *nl, const char *name);
 void ftnl_close(struct ftnl *nl);
 
 /*
@@ -67,9 +70,11 @@ int ftnl_recv(struct ftnl *nl, ftnl_cb cb, void *arg);
 /*
  * For NLMSG_ERROR and NLMSG_DONE: returns the errno the message carries as
  * a negative number (0 for an ack) and copies its extended-ack text, if
- * any, to msg.
+ * any, to msg: the module's message, or which required attribute was
+ * missing (named if nl, which may be NULL, is the kvmft family's).
  */
-int ftnl_msg_error(const struct nlmsghdr *nlh, char *msg, size_t len);
+int ftnl_msg_error(const struct ftnl *nl, const struct nlmsghdr *nlh,
+		   char *msg, size_t len);
 
 /* The genl command of a message from the kvmft family, or -1. */
 int ftnl_cmd(const struct ftnl *nl, const struct nlmsghdr *nlh);

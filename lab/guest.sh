@@ -8,6 +8,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp TERM=dumb
 out=$LAB_OUT
 
+echo "labt: guest first" >/dev/kmsg
 # The job sets LAB_CWD, LAB_TTY and the command as "$@".
 . "$out/.lab-job"
 

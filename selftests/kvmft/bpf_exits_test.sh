@@ -13,7 +13,8 @@
 #
 # Run as root where KVM is loaded, e.g. `lab/run -- selftests/kvmft/bpf_exits_test.sh`.
 # Uses ctl/ftctl, or bpf/.output/kvmft-exits (the same code) when ftctl is
-# not built. TAP output; exit 0 on success, 1 on failure, 4 if skipped.
+# not built. TAP output ending in "N passed, N failed, N skipped"; exits 1
+# if a test failed, else 0.
 #
 # Environment: FTCTL, CHECKSUM_VM (paths), ITERS (default 2000), PORT.
 
@@ -23,18 +24,29 @@ top=$(cd "$(dirname "$0")/../.." && pwd -P)
 iters=${ITERS:-2000}
 port=${PORT:-4660}
 checksum_vm=${CHECKSUM_VM:-$top/selftests/kvmft/checksum_vm}
-ntests=4 pass=0 fail=0 skip=0 n=0
+pass=0 fail=0 skip=0 n=0
+tests=(
+	"exits refuses an unknown option (status 2)"
+	"exits --pid VM counts the VM's io exits (>= $iters, timed)"
+	"exits without --pid counts them too"
+	"exits --pid OTHER counts none of them"
+)
 
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n - $1 # SKIP $2"; }
 diag() { sed 's/^/# /' "$@"; }
-skip_all() { echo "1..0 # SKIP $*"; exit 4; }
-
 summary() {
-	[ "$skip" = 0 ] || echo "# $skip skipped"
-	echo "$((pass + skip)) passed, $fail failed"
+	echo "$pass passed, $fail failed, $skip skipped"
 	[ "$fail" = 0 ]
+}
+# skip_all REASON: every test skipped, each on its own line so it is counted.
+skip_all() {
+	local t
+	echo "1..${#tests[@]}"
+	for t in "${tests[@]}"; do skip "$t" "$*"; done
+	summary
+	exit
 }
 
 echo "TAP version 13"
@@ -70,24 +82,23 @@ if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/event
 	mounted_tracefs=1
 fi
 
-echo "1..$ntests"
+echo "1..${#tests[@]}"
 echo "# using ${exits[*]}"
 
 # 1: bad usage must be refused with the usage status, before any BPF.
 "${exits[@]}" --no-such-option >"$tmp/usage.out" 2>&1
 rc=$?
 if [ "$rc" = 2 ]; then
-	ok "exits refuses an unknown option (status 2)"
+	ok "${tests[0]}"
 else
-	not_ok "exits refuses an unknown option (status $rc, want 2)"
+	not_ok "${tests[0]}"
+	echo "# status $rc"
 	diag "$tmp/usage.out"
 fi
 
 if [ ! -x "$checksum_vm" ]; then
 	why="$checksum_vm is not built (make selftests)"
-	skip "exits --pid VM counts the VM's io exits" "$why"
-	skip "exits without --pid counts them too" "$why"
-	skip "exits --pid OTHER counts none of them" "$why"
+	for t in "${tests[@]:1}"; do skip "$t" "$why"; done
 	summary
 	exit
 fi
@@ -191,19 +202,10 @@ check() {
 	return 1
 }
 
-if check vm "$vm_exits_rc"; then
-	ok "exits --pid VM counts the VM's io exits (>= $iters, timed)"
-else
-	not_ok "exits --pid VM counts the VM's io exits (>= $iters, timed)"
-fi
-if check all "$all_rc"; then
-	ok "exits without --pid counts them too"
-else
-	not_ok "exits without --pid counts them too"
-fi
-if check other "$other_rc"; then
-	ok "exits --pid OTHER counts none of them"
-else
-	not_ok "exits --pid OTHER counts none of them"
-fi
+i=1
+for t in "vm $vm_exits_rc" "all $all_rc" "other $other_rc"; do
+	# shellcheck disable=SC2086 # name and status
+	if check $t; then ok "${tests[$i]}"; else not_ok "${tests[$i]}"; fi
+	i=$((i + 1))
+done
 summary

@@ -36,6 +36,8 @@ bool have_cap(int cap);
 /* Remove @caps (bit mask of CAP_* numbers) from the effective set. */
 int __drop_caps(uint64_t caps);
 
+#ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 #endif /* KVMFT_TEST_UTIL_H */

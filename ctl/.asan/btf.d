@@ -1,0 +1,2 @@
+.asan/btf.o: btf.c btf.h
+btf.h:

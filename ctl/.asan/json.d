@@ -1,0 +1,2 @@
+.asan/json.o: json.c json.h
+json.h:

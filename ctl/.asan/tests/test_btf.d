@@ -1,0 +1,3 @@
+.asan/tests/test_btf.o: tests/test_btf.c btf.h tests/tap.h
+btf.h:
+tests/tap.h:

@@ -98,9 +98,8 @@ static int take_vm_fd(uint32_t pid)
 	}
 	fd = syscall(SYS_pidfd_getfd, pidfd, target, 0);
 	if (fd < 0) {
-		ft_err("attach: pidfd_getfd", errno,
-		       errno == EPERM ? "not allowed to take the VMM's fd (needs root, or ptrace rights over it)"
-				      : NULL);
+		ft_err("attach: pidfd_getfd", errno, errno != EPERM ? NULL :
+		       "not allowed to take the VMM's fd (needs root, or ptrace rights over it)");
 		close(pidfd);
 		return -1;
 	}

@@ -63,6 +63,9 @@ int detach_main(int argc, char **argv)
 		ret = ftnl_request(&nl, msg, NULL, NULL);
 	}
 	if (ret < 0) {
+		if (ret == -ENOENT && have_id && !nl.ext_msg[0])
+			snprintf(nl.ext_msg, sizeof(nl.ext_msg),
+				 "no attached VM with id %u", id);
 		ft_err("detach", -ret, nl.ext_msg);
 		ret = FT_EXIT_KERNEL;
 	} else {

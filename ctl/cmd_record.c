@@ -117,6 +117,7 @@ static int record(uint32_t vm, const char *out)
 	bool created;
 	int ret, fd;
 
+	stop_signal = 0;
 	/*
 	 * The file first, so a bad path does not leave the VM primary; but
 	 * an existing file is only truncated once the log is open.

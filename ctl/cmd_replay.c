@@ -39,6 +39,18 @@ static int check_file(const char *in, uint64_t *nrec)
 	return ret < 0 ? bad_file(in, &r) : 0;
 }
 
+/* A write() carries no text: give the contract's meanings. */
+static const char *write_error(int err)
+{
+	if (err == EBADMSG)
+		return "the module refused it as corrupt or out of order";
+	if (err == EMSGSIZE)
+		return "the module saw it truncated";
+	if (err == EPIPE)
+		return "the VM went away";
+	return NULL;
+}
+
 static int feed(int fd, const char *in, uint64_t *nrec)
 {
 	struct ftlog_reader r;
@@ -58,8 +70,7 @@ static int feed(int fd, const char *in, uint64_t *nrec)
 			continue;
 		snprintf(op, sizeof(op), "replay: record %" PRIu64, r.nrec);
 		if (n < 0)
-			ft_err(op, errno, errno == EBADMSG ? "the module refused it as corrupt or out of order" :
-				   errno == EMSGSIZE ? "the module saw it truncated" : NULL);
+			ft_err(op, errno, write_error(errno));
 		else
 			ft_msg("%s: the module took %zd of %zu bytes", op, n,
 			       len);

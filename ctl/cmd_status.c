@@ -190,6 +190,9 @@ int status_main(int argc, char **argv)
 		ret = ftnl_request(&nl, msg, collect, &vms);
 	}
 	if (ret < 0) {
+		if (ret == -ENOENT && have_id && !nl.ext_msg[0])
+			snprintf(nl.ext_msg, sizeof(nl.ext_msg),
+				 "no attached VM with id %u", id);
 		ft_err("status", -ret, nl.ext_msg);
 		ret = FT_EXIT_KERNEL;
 		goto out;

@@ -21,7 +21,7 @@ static const struct {
 	{ "log-dump", log_dump_main, "List the records of a log file" },
 	{ "info", info_main, "Show the module's protocol version and live objects" },
 #ifdef FT_HAVE_EXITS
-	{ "exits", exits_main, "Show VM exit rates and latencies per reason (BPF)" },
+	{ "exits", exits_main, "Count KVM exits and their latency per exit reason (BPF)" },
 #endif
 };
 
@@ -37,6 +37,9 @@ static void usage(FILE *f)
 	fprintf(f, "Exit status: 0 ok, 1 usage, 2 refused by the kernel, "
 		"3 environment\n(module not loaded, no permission), "
 		"4 bad input file, 5 events timed out.\n");
+#ifdef FT_HAVE_EXITS
+	fprintf(f, "(exits has exit statuses of its own: see ftctl(8).)\n");
+#endif
 }
 
 int main(int argc, char **argv)

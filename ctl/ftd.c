@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "events.h"
@@ -30,11 +31,23 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: %s [--foreground] [--json]\n\n"
 		"Listens to the kvmft module and logs every VM event.\n"
-		"Pairing (log shipping, heartbeats, arbitration, promotion) is not yet\n"
-		"implemented.\n\n"
+		"Pairing is not yet implemented: no log shipping, heartbeats,\n"
+		"arbitration or promotion.\n\n"
 		"  --foreground  stay in the foreground, log to stderr (systemd runs it so)\n"
 		"  --json        log JSON objects, one per line\n"
 		"  --help        show this message\n", ft_prog);
+}
+
+/* systemd sets JOURNAL_STREAM to "dev:ino" of the stream it gave us. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+	       !fstat(STDERR_FILENO, &st) && st.st_dev == dev &&
+	       st.st_ino == ino;
 }
 
 static void timestamp(char *buf, size_t len)
@@ -176,7 +189,7 @@ int main(int argc, char **argv)
 	ret = ft_nl_connect(&nl, true);
 	if (ret)
 		return ret;
-	cfg.journal = foreground && getenv("JOURNAL_STREAM");
+	cfg.journal = foreground && stderr_is_journal();
 	if (!foreground) {
 		if (daemon(0, 0)) {
 			ft_err("daemon", errno, NULL);

@@ -336,8 +336,8 @@ int ftnl_request(struct ftnl *nl, struct nl_msg *msg, ftnl_cb cb, void *arg)
 		if (ret == -EINTR || ret == -ENOBUFS)
 			continue;	/* lost notifications are not ours */
 		if (ret < 0) {
-			snprintf(nl->ext_msg, sizeof(nl->ext_msg), "%s",
-				 "receive");
+			snprintf(nl->ext_msg, sizeof(nl->ext_msg),
+				 "receiving the reply: %s", strerror(-ret));
 			return ret;
 		}
 	}

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <linux/kvmft.h>
 
 #include "nl.h"
@@ -53,6 +51,12 @@ int ft_nl_connect(struct ftnl *nl, bool events)
 {
 	int ret = ftnl_open(nl);
 
+	if (ret == -ENOENT && !access("/sys/module/kvmft", F_OK)) {
+		/* The family lives in the initial network namespace only. */
+		ft_msg("kvmft module is loaded but genl family '%s' is not visible here; run ftctl in the host's network namespace",
+		       KVMFT_GENL_NAME);
+		return FT_EXIT_ENV;
+	}
 	if (ret == -ENOENT) {
 		ft_module_missing();
 		return FT_EXIT_ENV;
@@ -70,42 +74,6 @@ int ft_nl_connect(struct ftnl *nl, bool events)
 		}
 	}
 	return 0;
-}
-
-int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
-{
-	struct kvmft_log_open lo = { .vm_id = vm, .flags = flags };
-	int ctl, fd, err;
-
-	ctl = open("/dev/" KVMFT_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		err = errno;
-		if (err == ENOENT)
-			ft_msg("%s: /dev/%s not found: kvmft module not loaded; run 'modprobe kvmft'",
-			       op, KVMFT_DEVICE_NAME);
-		else
-			ft_err(op, err, NULL);
-		return -FT_EXIT_ENV;
-	}
-	fd = ioctl(ctl, KVMFT_IOC_LOG_OPEN, &lo);
-	err = errno;
-	close(ctl);
-	if (fd < 0) {
-		/* An ioctl carries no text: give the contract's meanings. */
-		char why[96] = "";
-
-		if (err == ENOENT)
-			snprintf(why, sizeof(why), "no attached VM with id %u", vm);
-		else if (err == EBUSY)
-			snprintf(why, sizeof(why), "vm %u already has a log open", vm);
-		else if (err == EPERM)
-			snprintf(why, sizeof(why), "opening a log needs CAP_SYS_ADMIN");
-		ft_err(op, err, why);
-		return -FT_EXIT_KERNEL;
-	}
-	/* The ioctl's fd may lack O_CLOEXEC; nothing we run should hold it. */
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return fd;
 }
 
 bool ft_parse_u32(const char *s, uint32_t *v)

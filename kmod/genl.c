@@ -110,8 +110,10 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(extack, "attaching a VM needs CAP_SYS_ADMIN");
 		return -EPERM;
 	}
-	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_FD))
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_FD)) {
+		NL_SET_ERR_MSG(extack, "missing attribute KVMFT_A_VM_FD");
 		return -EINVAL;
+	}
 	if (info->attrs[KVMFT_A_SVM_VMCB_OFF]) {
 		vmcb_off = nla_get_u32(info->attrs[KVMFT_A_SVM_VMCB_OFF]);
 		if (vmcb_off < sizeof(struct kvm_vcpu) ||
@@ -165,8 +167,10 @@ static int kvmft_nl_detach(struct sk_buff *skb, struct genl_info *info)
 	struct kvmft_vm *vm;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID))
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID)) {
+		NL_SET_ERR_MSG(info->extack, "missing attribute KVMFT_A_VM_ID");
 		return -EINVAL;
+	}
 	vm = kvmft_vm_find_locked(info);
 	if (!vm)
 		return -ENOENT;
@@ -184,8 +188,10 @@ static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
 	struct kvmft_vm *vm;
 	int err = -ENOENT;
 
-	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID))
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID)) {
+		NL_SET_ERR_MSG(info->extack, "missing attribute KVMFT_A_VM_ID");
 		return -EINVAL;
+	}
 	vm = kvmft_vm_find_locked(info);
 	if (!vm)
 		return -ENOENT;
@@ -214,7 +220,9 @@ static int kvmft_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 	if (!hdr ||
 	    nla_put_u64_64bit(msg, KVMFT_A_LIVE_OBJECTS,
 			      atomic64_read(&kvmft_live_objects), KVMFT_A_PAD) ||
-	    nla_put_u32(msg, KVMFT_A_VERSION, KVMFT_GENL_VERSION)) {
+	    nla_put_u32(msg, KVMFT_A_VERSION, KVMFT_GENL_VERSION) ||
+	    nla_put_u64_64bit(msg, KVMFT_A_SEQ,
+			      atomic64_read(&kvmft_event_seq), KVMFT_A_PAD)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}

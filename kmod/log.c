@@ -65,11 +65,13 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq)
 	switch (rec->type) {
 	case KVMFT_REC_RDTSC:
 	case KVMFT_REC_RDTSCP:
-		if (rec->len != sizeof(struct kvmft_rec_tsc))
+		if (rec->len != sizeof(struct kvmft_rec_tsc) ||
+		    (rec->type == KVMFT_REC_RDTSC &&
+		     ((const struct kvmft_rec_tsc *)(rec + 1))->aux))
 			return -EBADMSG;
 		break;
 	case KVMFT_REC_PIO_IN:
-		if (rec->len < sizeof(*pio) || pio->reserved ||
+		if (rec->len < sizeof(*pio) || pio->reserved || !pio->count ||
 		    (pio->size != 1 && pio->size != 2 && pio->size != 4) ||
 		    rec->len != sizeof(*pio) + (u64)pio->size * pio->count)
 			return -EBADMSG;

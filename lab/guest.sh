@@ -8,7 +8,6 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp TERM=dumb
 out=$LAB_OUT
 
-echo "labt: guest first" >/dev/kmsg
 # The job sets LAB_CWD, LAB_TTY and the command as "$@".
 . "$out/.lab-job"
 
@@ -23,9 +22,7 @@ fail() {
 # The console's \n -> \r\n would end up in captured output.
 stty -onlcr 2>/dev/null
 
-echo "labt: guest start" >/dev/kmsg
 modprobe kvm_amd || fail "modprobe kvm_amd failed"
-echo "labt: modprobed" >/dev/kmsg
 [ -c /dev/kvm ] || fail "/dev/kvm did not appear after modprobe kvm_amd"
 ip link set lo up || fail "cannot bring up lo"
 cd "$LAB_CWD" || fail "cannot cd to $LAB_CWD (host /tmp, /run, /dev are not shared)"

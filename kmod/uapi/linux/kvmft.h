@@ -44,7 +44,13 @@
  *
  * KVMFT_CMD_GET_INFO (no attributes)
  *   reply: KVMFT_A_LIVE_OBJECTS: u64, KVMFT_A_VERSION: u32 (module
- *          protocol version, KVMFT_GENL_VERSION).
+ *          protocol version, KVMFT_GENL_VERSION), KVMFT_A_SEQ: u64 (the
+ *          event sequence now, for a subscriber whose dump was empty).
+ *
+ * GET_VM, GET_INFO and the events group need no privilege. The family
+ * exists in the initial network namespace only: attached VMs belong to
+ * the host. Event sequence numbers rise by one per event, and
+ * notifications go out in sequence order.
  *
  * Multicast group "events": KVMFT_CMD_VM_EVENT with the VM attributes above
  *   and KVMFT_A_EVENT = CREATE (attach), CHANGE (role change, divergence,
@@ -65,7 +71,13 @@
  *                    record it needs. After the writer closes and the log
  *                    is drained the VM goes live (role NONE, CHANGE event).
  *   errors: ENOENT (unknown VM id), EBUSY (VM already has a log open),
- *           EINVAL (bad flags).
+ *           EINVAL (bad flags), EOPNOTSUPP (no kvm_amd, or its VMCB layout
+ *           is not the one expected).
+ *   read() needs a buffer of at least KVMFT_REC_MAX_LEN (else EINVAL) and
+ *   may return several records; write() takes several and returns a
+ *   partial count on error, EPIPE once the VM is gone. poll() and
+ *   O_NONBLOCK work. The fd is O_CLOEXEC. Sequence numbers restart at 1
+ *   on every LOG_OPEN.
  */
 #ifndef _UAPI_LINUX_KVMFT_H
 #define _UAPI_LINUX_KVMFT_H
@@ -140,7 +152,9 @@ enum kvmft_stat {
  * Log records. Every record is a header followed by `len` payload bytes;
  * `crc` is the CRC32 (IEEE, as crc32_le(~0, ...) ^ ~0) of the header with
  * crc set to 0, followed by the payload. Sequence numbers start at 1 and
- * have no gaps.
+ * have no gaps. Records are native-endian and packed back to back, so a
+ * header that follows a PIO record may be unaligned. A PIO record has
+ * count >= 1; an RDTSC record has aux 0.
  */
 enum kvmft_rec_type {
 	KVMFT_REC_UNSPEC,

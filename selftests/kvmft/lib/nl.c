@@ -54,6 +54,7 @@ int __kvmft_nl_open(struct kvmft_nl *nl)
 
 	memset(nl, 0, sizeof(*nl));
 	nl->err_offset = -1;
+	nl->miss_type = -1;
 	nl->mcgrp_events = -1;
 	nl->sk = nl_socket_alloc();
 	if (!nl->sk)
@@ -157,6 +158,9 @@ static void parse_extack(struct kvmft_nl *nl, struct nlmsghdr *nlh,
 		else if (nla_type(a) == NLMSGERR_ATTR_OFFS &&
 			 nla_len(a) == sizeof(uint32_t))
 			nl->err_offset = (int)nla_get_u32(a);
+		else if (nla_type(a) == NLMSGERR_ATTR_MISS_TYPE &&
+			 nla_len(a) == sizeof(uint32_t))
+			nl->miss_type = (int)nla_get_u32(a);
 	}
 }
 
@@ -206,6 +210,7 @@ static int kvmft_nl_recv(struct kvmft_nl *nl, uint32_t seq, kvmft_nl_cb cb,
 
 	nl->errmsg[0] = 0;
 	nl->err_offset = -1;
+	nl->miss_type = -1;
 	buf = malloc(NL_BUF_SIZE);
 	TEST_ASSERT(buf, "out of memory");
 	for (;;) {

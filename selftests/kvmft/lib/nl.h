@@ -24,7 +24,7 @@
 #include <netlink/attr.h>
 #include <linux/kvmft.h>
 
-#define KVMFT_NL_TIMEOUT_MS	10000	/* no reply in this time: -ETIMEDOUT */
+#define KVMFT_NL_TIMEOUT_MS	30000	/* no reply in this time: -ETIMEDOUT */
 
 struct kvmft_nl {
 	struct nl_sock *sk;
@@ -32,6 +32,7 @@ struct kvmft_nl {
 	int mcgrp_events;
 	char errmsg[256];	/* extended-ack text of the last error, or "" */
 	int err_offset;		/* NLMSGERR_ATTR_OFFS, or -1 */
+	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE, or -1 */
 };
 
 /* A VM as GET_VM replies and VM_EVENT notifications describe it. */

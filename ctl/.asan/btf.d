@@ -1,2 +1,0 @@
-.asan/btf.o: btf.c btf.h
-btf.h:

@@ -1,2 +1,0 @@
-.obj/btf.o: btf.c btf.h
-btf.h:

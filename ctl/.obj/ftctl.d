@@ -1,3 +1,0 @@
-.obj/ftctl.o: ftctl.c ftctl.h util.h
-ftctl.h:
-util.h:

@@ -1,2 +1,0 @@
-.obj/json.o: json.c json.h
-json.h:

@@ -1,3 +1,0 @@
-.obj/logrec.o: logrec.c logrec.h ../kmod/uapi/linux/kvmft.h
-logrec.h:
-../kmod/uapi/linux/kvmft.h:

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `ftctl record` and `ftctl replay` end to end, with a pipe or a packet
+ * socket standing in for the log fd the module would hand out: this file
+ * supplies ft_log_open() in place of logdev.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "ftctl.h"
+#include "logrec.h"
+#include "tap.h"
+
+static int log_fd = -1;		/* what ft_log_open() hands out next */
+static uint32_t log_flags;
+static bool log_opened;
+
+int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
+{
+	int fd = log_fd;
+
+	(void)op;
+	(void)vm;
+	log_flags = flags;
+	log_opened = true;
+	log_fd = -1;
+	return fd;
+}
+
+static char out[8192], err[8192];
+static char file[] = "/tmp/ftctl-rec-XXXXXX";
+
+static void grab(int fd, int saved, int target, char *buf, size_t len)
+{
+	ssize_t n;
+
+	dup2(saved, target);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
+/* Runs a subcommand in this process with its stdout and stderr caught. */
+static int call(int (*fn)(int, char **), const char *const argv[])
+{
+	int o = memfd_create("out", 0), e = memfd_create("err", 0);
+	int so = dup(1), se = dup(2), argc = 0, ret;
+
+	while (argv[argc])
+		argc++;
+	fflush(stdout);
+	dup2(o, 1);
+	dup2(e, 2);
+	optind = 0;		/* a fresh getopt for each call */
+	log_opened = false;
+	ret = fn(argc, (char **)argv);
+	fflush(stdout);
+	fflush(stderr);
+	grab(o, so, 1, out, sizeof(out));
+	grab(e, se, 2, err, sizeof(err));
+	return ret;
+}
+
+#define CALL(fn, ...) call(fn, (const char *const[]){ __VA_ARGS__, NULL })
+
+static union {
+	struct kvmft_rec h;
+	unsigned char b[KVMFT_REC_MAX_LEN];
+} rec;
+
+/* Record i of a test log, into rec; its length. */
+static size_t nth(int i)
+{
+	if (i % 2)
+		return ftlog_build_pio(rec.b, i, 0, 0x3f8, 1, 3, "abc");
+	return ftlog_build_tsc(rec.b, KVMFT_REC_RDTSC, i, 0, 1000 + i, 0);
+}
+
+/* Appends records from..to to buf; the bytes used. */
+static size_t batch(unsigned char *buf, int from, int to)
+{
+	size_t n = 0, len;
+
+	for (int i = from; i <= to; i++) {
+		len = nth(i);
+		memcpy(buf + n, rec.b, len);
+		n += len;
+	}
+	return n;
+}
+
+static int count_records(void)
+{
+	struct ftlog_reader r;
+	int ret;
+
+	if (ftlog_reader_open(&r, file))
+		return -1;
+	while ((ret = ftlog_reader_next(&r)) > 0)
+		;
+	ftlog_reader_close(&r);
+	return ret < 0 ? -1 : (int)r.nrec;
+}
+
+/* A child that plays the module's side of a log pipe; see each test. */
+static pid_t module(void (*fn)(int fd), int *ours, int type)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (type == SOCK_STREAM ? pipe(sv) : socketpair(AF_UNIX, type, 0, sv))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(sv[0]);
+		fn(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	*ours = sv[0];
+	return pid;
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	if (write(fd, p, n) != (ssize_t)n)
+		_exit(1);
+}
+
+static void five_then_eof(int fd)
+{
+	unsigned char buf[1024];
+
+	send_all(fd, buf, batch(buf, 1, 3));	/* three in one read */
+	usleep(20000);
+	send_all(fd, buf, batch(buf, 4, 4));
+	send_all(fd, buf, batch(buf, 5, 5));
+}
+
+static void bad_third(int fd)
+{
+	unsigned char buf[1024];
+	size_t n = batch(buf, 1, 3);
+
+	buf[n - 1] ^= 1;
+	send_all(fd, buf, n);
+}
+
+static void half_record(int fd)
+{
+	unsigned char buf[1024];
+
+	send_all(fd, buf, batch(buf, 1, 2) - 5);
+}
+
+static void two_then_sigint(int fd)
+{
+	unsigned char buf[1024];
+
+	send_all(fd, buf, batch(buf, 1, 2));
+	usleep(200000);
+	kill(getppid(), SIGINT);
+	sleep(10);		/* the log stays open: only the signal ends it */
+}
+
+static void records(void)
+{
+	pid_t pid;
+	int ret;
+
+	pid = module(five_then_eof, &log_fd, SOCK_STREAM);
+	ret = CALL(record_main, "record", "--vm", "1", "--out", file);
+	ok(ret == 0 && log_flags == KVMFT_LOG_READ && strstr(out, "5 records written") &&
+	   !strstr(out, "stopped"), "record: 5 records until read() returns 0");
+	ok(count_records() == 5, "record: the file holds the 5 records, all checked");
+	reap(pid);
+
+	pid = module(bad_third, &log_fd, SOCK_STREAM);
+	ret = CALL(record_main, "record", "--vm", "1", "--out", file);
+	ok(ret == 2 && strstr(err, "record 3 from the kernel is bad: bad CRC"),
+	   "record: a corrupt record from the kernel stops it, exit 2");
+	if (ret != 2)
+		tap_diag("exit %d: %s%s", ret, out, err);
+	ok(count_records() == 2, "record: ... keeping the 2 good records in a valid file");
+	reap(pid);
+
+	pid = module(half_record, &log_fd, SOCK_STREAM);
+	ret = CALL(record_main, "record", "--vm", "1", "--out", file);
+	ok(ret == 2 && strstr(err, "record 2 from the kernel is bad: truncated"),
+	   "record: half a record from the kernel is an error");
+	reap(pid);
+
+	pid = module(two_then_sigint, &log_fd, SOCK_STREAM);
+	ret = CALL(record_main, "record", "--vm", "1", "--out", file);
+	ok(ret == 0 && strstr(out, "(stopped by signal)"), "record: SIGINT ends it, exit 0");
+	ret = count_records();
+	ok(ret >= 0 && ret <= 2, "record: ... with a valid file of %d records", ret);
+	reap(pid);
+}
+
+/* Takes packets until EOF; exits with their number if each was one whole
+ * record in sequence, else 255. */
+static void take_packets(int fd)
+{
+	unsigned char buf[KVMFT_REC_MAX_LEN + 16];
+	struct ftlog_err e;
+	ssize_t n;
+	int i = 0;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		if (ftlog_check(buf, n, ++i, &e) != (size_t)n)
+			_exit(255);
+	_exit(i);
+}
+
+static void write_log(int nrec)
+{
+	struct ftlog_writer w;
+
+	ftlog_writer_open(&w, file);
+	for (int i = 1; i <= nrec; i++)
+		ftlog_writer_add(&w, rec.b, nth(i));
+	ftlog_writer_close(&w);
+}
+
+static void replays(void)
+{
+	pid_t pid;
+	int ret, status;
+
+	write_log(7);
+	pid = module(take_packets, &log_fd, SOCK_SEQPACKET);
+	ret = CALL(replay_main, "replay", "--vm", "4", "--in", file);
+	waitpid(pid, &status, 0);
+	ok(ret == 0 && log_flags == KVMFT_LOG_WRITE && strstr(out, "7 records written to vm 4"),
+	   "replay: 7 records written, then the log closed");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 7,
+	   "replay: one write() per whole record, in order (%d)", WEXITSTATUS(status));
+
+	write_log(7);
+	{
+		int fd = open(file, O_RDWR);
+		char c = 0x55;
+
+		/* Last byte of the file: the data of record 7. */
+		if (pwrite(fd, &c, 1, lseek(fd, 0, SEEK_END) - 1) != 1)
+			tap_diag("pwrite failed");
+		close(fd);
+	}
+	log_fd = -1;
+	ret = CALL(replay_main, "replay", "--vm", "4", "--in", file);
+	ok(ret == 4 && !log_opened && strstr(err, "record 7 (offset"),
+	   "replay: a bad record 7 is found before the log is opened, exit 4");
+}
+
+int main(void)
+{
+	int fd = mkstemp(file);
+
+	tap_plan(10);
+	close(fd);
+	records();
+	replays();
+	unlink(file);
+	return tap_done();
+}

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * replay_test: record one run of the checksum guest and replay it in
+ * another VM, in this process (the ftctl record/replay path has its own
+ * shell test). Needs kvmft.ko; SKIPs without it.
+ *
+ *   VM A (seed a) -- attach, LOG_OPEN(READ): PRIMARY --> records in memory
+ *                                                           |
+ *   VM B (seed b) -- attach, LOG_OPEN(WRITE): BACKUP <------+
+ *                    same checksum as A, then goes live (role none)
+ *
+ *   VM C (seed c) -- not attached: a different checksum, and RDTSC does
+ *                    not exit (A's RDTSCs all do)
+ *
+ * The log is checked on its own too: sequence, CRCs, one TSC record per
+ * iteration, and the checksum recomputed from the recorded values is A's.
+ */
+#include <linux/capability.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csum.h"
+#include "harness.h"
+#include "log.h"
+
+#define EVENT_TIMEOUT_MS	60000
+#define JOIN_TIMEOUT_S		300	/* the lab is slow and its speed varies */
+#define WRITE_CHUNK		(64 * 1024)
+
+FIXTURE(replay) {};
+FIXTURE_VARIANT(replay) {
+	uint32_t flags;		/* CSUM_F_* */
+	uint64_t iters;
+};
+FIXTURE_SETUP(replay) {}
+FIXTURE_TEARDOWN(replay) {}
+
+FIXTURE_VARIANT_ADD(replay, inl) { .flags = 0, .iters = 10000 };
+FIXTURE_VARIANT_ADD(replay, rdtscp) { .flags = CSUM_F_RDTSCP, .iters = 3000 };
+FIXTURE_VARIANT_ADD(replay, insl) { .flags = CSUM_F_INS, .iters = 3000 };
+
+struct log_job {
+	pthread_t thread;
+	int fd;
+	struct rec_buf *rb;
+	int rc;
+};
+
+static void *log_reader(void *arg)
+{
+	struct log_job *j = arg;
+
+	j->rc = log_read_all(j->fd, j->rb);
+	return NULL;
+}
+
+/* Writes the whole log, then closes it: the backup may go live after. */
+static void *log_writer(void *arg)
+{
+	struct log_job *j = arg;
+
+	j->rc = log_write_all(j->fd, j->rb, WRITE_CHUNK);
+	close(j->fd);
+	j->fd = -1;
+	return NULL;
+}
+
+static int job_join(struct log_job *j)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += JOIN_TIMEOUT_S;
+	return pthread_timedjoin_np(j->thread, NULL, &ts);
+}
+
+/* The checksum the guest must have computed from the values in @rb. */
+static int csum_from_log(const struct rec_buf *rb, uint64_t *sum)
+{
+	uint64_t c = CSUM_INIT;
+	size_t off = 0;
+
+	while (off < rb->len) {
+		const uint8_t *p = rb->data + off + sizeof(struct kvmft_rec);
+		struct kvmft_rec_tsc t;
+		struct kvmft_rec_pio pio;
+		struct kvmft_rec h;
+		uint32_t i, v;
+
+		memcpy(&h, rb->data + off, sizeof(h));
+		switch (h.type) {
+		case KVMFT_REC_RDTSC:
+		case KVMFT_REC_RDTSCP:
+			memcpy(&t, p, sizeof(t));
+			c = csum_fold(c, t.tsc);
+			if (h.type == KVMFT_REC_RDTSCP)
+				c = csum_fold(c, (uint32_t)t.aux);
+			break;
+		case KVMFT_REC_PIO_IN:
+			memcpy(&pio, p, sizeof(pio));
+			if (pio.size != 4)
+				return -EPROTO;
+			for (i = 0; i < pio.count; i++) {
+				memcpy(&v, p + sizeof(pio) + 4 * i, 4);
+				c = csum_fold(c, v);
+			}
+			break;
+		default:
+			return -EPROTO;
+		}
+		off += sizeof(h) + h.len;
+	}
+	*sum = c;
+	return 0;
+}
+
+static uint64_t stat_of(struct kvmft_nl *nl, uint32_t id, int stat)
+{
+	struct kvmft_vm_info vm;
+
+	kvmft_get_vm(nl, id, &vm);
+	return vm.stats[stat];
+}
+
+TEST_F_TIMEOUT(replay, checksum, 900)
+{
+	const uint64_t n = variant->iters, seed = csum_random_seed();
+	const uint32_t flags = variant->flags;
+	const uint16_t port = CSUM_DEFAULT_PORT;
+	struct log_job rd = { 0 }, wr = { 0 };
+	uint64_t sum_a, sum_b, sum_c, sum_log, exits_a, exits_c, tsc_recs;
+	struct csum_vm a, b, c;
+	struct kvmft_vm_info vm;
+	struct kvmft_nl nl, ev;
+	struct rec_buf rb = { 0 };
+	uint32_t id_a, id_b;
+	int r;
+
+	REQUIRE_KVM();
+	REQUIRE_KVMFT();
+	REQUIRE_CAP(CAP_NET_ADMIN);
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	if ((flags & CSUM_F_RDTSCP) && !kvm_has_rdtscp())
+		SKIP(return, "KVM does not offer RDTSCP to guests");
+	kvmft_nl_open(&nl);
+	kvmft_events_open(&ev);
+
+	/* A: record. */
+	csum_vm_create(&a, seed);
+	id_a = kvmft_attach(&nl, a.vm->fd, getpid());
+	rd.fd = kvmft_log_open(id_a, KVMFT_LOG_READ);
+	rd.rb = &rb;
+	kvmft_get_vm(&nl, id_a, &vm);
+	ASSERT_EQ(KVMFT_ROLE_PRIMARY, vm.role)
+		TH_LOG("role %s after LOG_OPEN(READ)", kvmft_role_str(vm.role));
+	r = kvmft_events_wait(&ev, id_a, KVMFT_EVENT_CHANGE, KVMFT_ROLE_PRIMARY,
+			      EVENT_TIMEOUT_MS, &vm);
+	EXPECT_EQ(0, r) TH_LOG("no CHANGE event to primary: %s", strerror(-r));
+	ASSERT_EQ(0, pthread_create(&rd.thread, NULL, log_reader, &rd));
+	sum_a = csum_vm_run(&a, n, port, flags);
+	exits_a = vcpu_stat_get(a.vcpu, "exits");
+	EXPECT_LE(n, stat_of(&nl, id_a, KVMFT_STAT_RDTSC));
+	EXPECT_LE(n, stat_of(&nl, id_a, KVMFT_STAT_PIO_IN));
+	csum_vm_destroy(&a);
+	r = kvmft_events_wait(&ev, id_a, KVMFT_EVENT_DESTROY, -1,
+			      EVENT_TIMEOUT_MS, &vm);
+	EXPECT_EQ(0, r) TH_LOG("no DESTROY event for VM A: %s", strerror(-r));
+	ASSERT_EQ(0, job_join(&rd))
+		TH_LOG("log reader did not see EOF %d s after VM A was closed",
+		       JOIN_TIMEOUT_S);
+	close(rd.fd);
+	ASSERT_EQ(0, rd.rc) TH_LOG("reading A's log: %s after %llu records",
+				   strerror(-rd.rc),
+				   (unsigned long long)rb.nrec);
+
+	/* The log itself: one TSC and at least one IN record per iteration. */
+	tsc_recs = rb.ntype[KVMFT_REC_RDTSC] + rb.ntype[KVMFT_REC_RDTSCP];
+	TH_LOG("A: checksum 0x%016llx, %llu records (%llu TSC, %llu IN), %llu exits",
+	       (unsigned long long)sum_a, (unsigned long long)rb.nrec,
+	       (unsigned long long)tsc_recs,
+	       (unsigned long long)rb.ntype[KVMFT_REC_PIO_IN],
+	       (unsigned long long)exits_a);
+	EXPECT_EQ(n, tsc_recs);
+	EXPECT_EQ((flags & CSUM_F_RDTSCP) ? n / 2 : 0,
+		  rb.ntype[KVMFT_REC_RDTSCP]);
+	EXPECT_LE(n, rb.ntype[KVMFT_REC_PIO_IN]);
+	ASSERT_EQ(0, csum_from_log(&rb, &sum_log));
+	EXPECT_EQ(sum_a, sum_log) TH_LOG("the log does not hold what A read");
+	/* Every RDTSC exited while attached. */
+	EXPECT_LE(n, exits_a - a.pio_ins);
+
+	/* B: replay, with other random input that must be overridden. */
+	csum_vm_create(&b, ~seed);
+	id_b = kvmft_attach(&nl, b.vm->fd, getpid());
+	wr.fd = kvmft_log_open(id_b, KVMFT_LOG_WRITE);
+	wr.rb = &rb;
+	kvmft_get_vm(&nl, id_b, &vm);
+	ASSERT_EQ(KVMFT_ROLE_BACKUP, vm.role)
+		TH_LOG("role %s after LOG_OPEN(WRITE)", kvmft_role_str(vm.role));
+	r = kvmft_events_wait(&ev, id_b, KVMFT_EVENT_CHANGE, KVMFT_ROLE_BACKUP,
+			      EVENT_TIMEOUT_MS, &vm);
+	EXPECT_EQ(0, r) TH_LOG("no CHANGE event to backup: %s", strerror(-r));
+	ASSERT_EQ(0, pthread_create(&wr.thread, NULL, log_writer, &wr));
+	sum_b = csum_vm_run(&b, n, port, flags);
+	ASSERT_EQ(0, job_join(&wr)) TH_LOG("log writer stuck");
+	EXPECT_EQ(0, wr.rc) TH_LOG("writing B's log: %s", strerror(-wr.rc));
+	EXPECT_EQ(sum_a, sum_b) TH_LOG("replay diverged: A 0x%016llx, B 0x%016llx",
+				       (unsigned long long)sum_a,
+				       (unsigned long long)sum_b);
+	r = kvmft_events_wait(&ev, id_b, KVMFT_EVENT_CHANGE, KVMFT_ROLE_NONE,
+			      EVENT_TIMEOUT_MS, &vm);
+	EXPECT_EQ(0, r) TH_LOG("B did not go live (CHANGE to role none): %s",
+			       strerror(-r));
+	kvmft_get_vm(&nl, id_b, &vm);
+	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
+	EXPECT_EQ(rb.nrec, vm.stats[KVMFT_STAT_REPLAYED]);
+	EXPECT_EQ(0U, vm.stats[KVMFT_STAT_DIVERGENCES]);
+	csum_vm_destroy(&b);
+
+	/* C: not attached. */
+	csum_vm_create(&c, seed + 1);
+	sum_c = csum_vm_run(&c, n, port, flags);
+	exits_c = vcpu_stat_get(c.vcpu, "exits");
+	TH_LOG("C: checksum 0x%016llx, %llu exits, %llu of them IN",
+	       (unsigned long long)sum_c, (unsigned long long)exits_c,
+	       (unsigned long long)c.pio_ins);
+	EXPECT_NE(sum_a, sum_c);
+	/* RDTSC is not intercepted: few exits besides the INs. */
+	EXPECT_GT(n / 2, exits_c - c.pio_ins);
+	csum_vm_destroy(&c);
+
+	rec_buf_free(&rb);
+	kvmft_nl_close(&ev);
+	kvmft_nl_close(&nl);
+}
+
+TEST_HARNESS_MAIN

@@ -9,6 +9,11 @@
 
 static atomic64_t kvmft_event_seq = ATOMIC64_INIT(0);
 
+static struct netlink_range_validation kvmft_vmcb_off_range __ro_after_init = {
+	.min = sizeof(void *),
+	.max = SZ_64K,
+};
+
 static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_VM_FD]		= { .type = NLA_U32 },
 	[KVMFT_A_VM_ID]		= NLA_POLICY_MIN(NLA_U32, 1),
@@ -20,7 +25,8 @@ static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_STATS]		= { .type = NLA_NESTED },
 	[KVMFT_A_LIVE_OBJECTS]	= { .type = NLA_U64 },
 	[KVMFT_A_VERSION]	= { .type = NLA_U32 },
-	[KVMFT_A_SVM_VMCB_OFF]	= NLA_POLICY_MAX(NLA_U32, PAGE_SIZE),
+	[KVMFT_A_SVM_VMCB_OFF]	= NLA_POLICY_FULL_RANGE(NLA_U32,
+						&kvmft_vmcb_off_range),
 };
 
 static struct genl_family kvmft_genl_family;

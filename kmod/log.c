@@ -128,7 +128,7 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 		   bool match, void *data, u16 data_len)
 {
 	struct kvmft_log *log = &vm->log;
-	u8 head[sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_tsc)];
+	u8 head[sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_tsc)] __aligned(8);
 	struct kvmft_rec *h = (struct kvmft_rec *)head;
 	int err = 0;
 

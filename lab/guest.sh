@@ -9,6 +9,7 @@ export HOME=/tmp TERM=dumb
 out=$LAB_OUT
 
 # The job sets LAB_CWD, LAB_TTY and the command as "$@".
+# shellcheck source=/dev/null
 . "$out/.lab-job"
 
 # Without a status file lab/run reports a crash; this says why instead.
@@ -39,10 +40,16 @@ echo "lab: ${up}s: $*"
 # Number the line after CMD's own top-level TAP results so the two read as
 # one stream.
 n=$(($(grep -cE '^(not )?ok ' "$out/log") + 1))
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+fi
 pat='WARNING:|BUG:|Oops|general protection|soft lockup|hung task'
 pat="$pat|rcu_sched self-detected stall|rcu: INFO|Call Trace|kmemleak"
 pat="$pat|UBSAN|KASAN"
-bad=$(dmesg | grep -E "$pat")
+# Debug kernels announce these tools at boot; that is not a finding.
+benign='kmemleak: (Kernel memory leak detector|Automatic memory scanning)'
+benign="$benign|KernelAddressSanitizer initialized"
+bad=$(dmesg | grep -E "$pat" | grep -Ev "$benign")
 {
 	if [ -z "$bad" ]; then
 		echo "ok $n - lab: kernel log clean"

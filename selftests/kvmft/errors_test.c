@@ -348,8 +348,8 @@ static int log_write(int fd, const void *buf, size_t len)
 
 /*
  * A backup's log takes only whole, intact records in sequence: corrupt or
- * out-of-order ones get EBADMSG, truncated ones EMSGSIZE, and a write with
- * a bad record in it takes none of its records.
+ * out-of-order ones get EBADMSG, truncated ones EMSGSIZE, and a bad record
+ * is never taken, nor anything after it in the same write.
  */
 TEST(log_write_errors)
 {
@@ -357,6 +357,7 @@ TEST(log_write_errors)
 	struct kvmft_vm_info vm;
 	size_t len, len2;
 	struct env e;
+	ssize_t n;
 	uint32_t id;
 	int fd;
 
@@ -388,12 +389,25 @@ TEST(log_write_errors)
 	/* None of that was taken: seq 1 is still what the log wants. */
 	EXPECT_EQ(0, log_write(fd, good, len)) TH_LOG("the good record");
 
-	/* seq 2 (good) + seq 3 (bad CRC) in one write: neither is taken. */
+	/*
+	 * seq 2 (good) + seq 3 (bad CRC) in one write: the bad record is
+	 * never taken. Either the write fails and takes nothing, or it is
+	 * short and takes exactly the good record before it.
+	 */
 	len = kvmft_rec_build_tsc(two, 2, KVMFT_REC_RDTSC, 2, 0);
 	len2 = kvmft_rec_build_tsc(two + len, 3, KVMFT_REC_RDTSC, 3, 0);
 	two[len + offsetof(struct kvmft_rec, crc)] ^= 1;
-	EXPECT_EQ(-EBADMSG, log_write(fd, two, len + len2));
-	EXPECT_EQ(0, log_write(fd, two, len)) TH_LOG("seq 2 alone");
+	n = write(fd, two, len + len2);
+	if (n < 0) {
+		EXPECT_EQ(EBADMSG, errno);
+		EXPECT_EQ(0, log_write(fd, two, len)) TH_LOG("seq 2 alone");
+	} else {
+		EXPECT_EQ((ssize_t)len, n)
+			TH_LOG("a short write must stop before the bad record");
+	}
+	EXPECT_EQ(-EBADMSG, log_write(fd, two + len, len2)) TH_LOG("bad seq 3");
+	len2 = kvmft_rec_build_tsc(two + len, 3, KVMFT_REC_RDTSC, 3, 0);
+	EXPECT_EQ(0, log_write(fd, two + len, len2)) TH_LOG("good seq 3");
 
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_BACKUP, vm.role);

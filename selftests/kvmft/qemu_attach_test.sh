@@ -39,5 +39,5 @@ kill $qpid
 wait $ev
 check "destroy-event: DESTROY event for VM $id after QEMU was killed" \
 	grep -q "\"destroy\"" "$work/events.out"
-check "gone: ftctl status no longer lists VM $id" \
-	sh -c "! '$FTCTL' status --json | grep -q '\"id\": *$id[,}]'"
+check "gone: ftctl status no longer lists VM '$id'" \
+	sh -c "test -n '$id' && ! '$FTCTL' status --json | grep -q '\"id\": *$id[,}]'"

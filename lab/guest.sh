@@ -32,10 +32,19 @@ stdin=/dev/null
 [ "$LAB_TTY" = 1 ] && stdin=/dev/console
 read -r up _ </proc/uptime
 echo "lab: ${up}s: $*"
-{
-	"$@" <$stdin
-	echo $? >"$out/status"
-} 2>&1 | tee "$out/log"
+# Not a plain pipe into tee: background processes CMD leaves behind would
+# hold it open and the run would hang. Give tee a moment to drain, then
+# stop them all (kill -1 spares only init, which is this script).
+mkfifo /run/lab-console
+tee "$out/log" </run/lab-console &
+"$@" <$stdin >/run/lab-console 2>&1
+echo $? >"$out/status"
+i=0
+while kill -0 $! 2>/dev/null && [ $i -lt 10 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -TERM -1 2>/dev/null
 
 # Number the line after CMD's own top-level TAP results so the two read as
 # one stream.

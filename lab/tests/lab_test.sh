@@ -6,7 +6,7 @@
 #
 #   clean  CMD checks /dev/kvm, runs a nested KVM VM, echoes its args; exit 0
 #   warn   CMD prints one TAP line, writes a WARNING to /dev/kmsg; exit 0
-#   exit3  CMD exits 3
+#   exit3  CMD leaves a process behind and exits 3
 #   crash  CMD panics the guest kernel
 #   slow   --timeout 2 expires during boot
 #   nocwd  run from a directory the guest cannot see (host /tmp)
@@ -43,7 +43,7 @@ run clean . --timeout 600 -- sh -c '
 run warn . --timeout 600 -- sh -c '
 	echo "ok 1 - inner"
 	echo "<4>WARNING: lab self-test" >/dev/kmsg'
-run exit3 . --timeout 600 -- sh -c 'exit 3'
+run exit3 . --timeout 180 -- sh -c 'sleep 1000 & exit 3'
 run crash . --timeout 600 -- sh -c 'echo c >/proc/sysrq-trigger'
 run slow . --timeout 2 -- true
 hosttmp=$(mktemp -d /tmp/lab_test.XXXXXX)
@@ -77,7 +77,7 @@ check "guest: /dev/kvm exists" has clean/log "check: /dev/kvm present"
 check "guest: nested KVM VM ran guest code" has clean/log "check: nested qemu exited 85"
 check "guest: cwd is the host's" has clean/log "check: cwd $PWD"
 check "guest: arguments arrive intact" has clean/log "check: args [a b] [it's]"
-check "exit 3: lab/run exits 3" rc exit3 3
+check "exit 3: lab/run exits 3, not held up by a leftover process" rc exit3 3
 check "WARNING: lab/run exits 1" rc warn 1
 check "WARNING: not-ok line numbered after CMD's TAP" \
 	has warn.txt "not ok 2 - lab: kernel log clean"

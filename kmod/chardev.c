@@ -174,8 +174,11 @@ static void kvmft_log_file_close(struct kvmft_log_file *lf)
 		vm->log.has_reader = false;
 	}
 	spin_unlock(&vm->log.lock);
-	/* A backup keeps its role until the vCPU has drained the log. */
-	if (!lf->writer && !vm->detached)
+	/*
+	 * A primary stops recording. A backup keeps its role until its vCPU
+	 * has taken every record, then goes live; if none is left, now.
+	 */
+	if (!vm->detached && (!lf->writer || kvmft_log_ended(vm)))
 		kvmft_vm_set_role(vm, KVMFT_ROLE_NONE);
 	kvmft_log_wake(vm);
 	mutex_unlock(&kvmft_lock);

@@ -67,6 +67,13 @@ static void kvmft_go_live(struct kvmft_vm *vm, bool diverged)
 		kvmft_vm_change_async(vm);
 }
 
+/* After a take: the writer is done and nothing is left, so go live now. */
+static void kvmft_maybe_live(struct kvmft_vm *vm)
+{
+	if (kvmft_log_ended(vm))
+		kvmft_go_live(vm, false);
+}
+
 /*
  * A PIO IN completed by the VMM, seen before KVM consumes it. Returns true
  * when the vCPU has to wait for the log first.
@@ -100,6 +107,8 @@ static bool kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			return true;
 		if (err)
 			kvmft_go_live(vm, err != -ENODATA);
+		else
+			kvmft_maybe_live(vm);
 		break;
 	}
 	kvmft_stat_inc(vm, KVMFT_STAT_PIO_IN);
@@ -168,6 +177,8 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 		if (err) {
 			t.tsc = kvm_read_l1_tsc(vcpu, rdtsc());
 			kvmft_go_live(vm, err != -ENODATA);
+		} else {
+			kvmft_maybe_live(vm);
 		}
 		break;
 	}

@@ -154,6 +154,7 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 		   bool match, void *data, u16 data_len);
 bool kvmft_log_ready(struct kvmft_vm *vm);
+bool kvmft_log_ended(struct kvmft_vm *vm);
 void kvmft_log_wake(struct kvmft_vm *vm);
 
 /* chardev.c */

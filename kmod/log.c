@@ -164,6 +164,18 @@ out:
 	return err;
 }
 
+/* Backup: the writer has closed and every record has been taken. */
+bool kvmft_log_ended(struct kvmft_vm *vm)
+{
+	struct kvmft_log *log = &vm->log;
+	bool ended;
+
+	spin_lock(&log->lock);
+	ended = log->writer_done && kfifo_is_empty(&log->fifo);
+	spin_unlock(&log->lock);
+	return ended;
+}
+
 /* May a waiting vCPU go on? True once waiting would be pointless. */
 bool kvmft_log_ready(struct kvmft_vm *vm)
 {

@@ -29,8 +29,17 @@ static struct kvmft_hook kvmft_svm_hook;
 static struct file *kvmft_svm_dev;
 static bool kvmft_svm_armed;
 
+/* Exported by kvm.ko, declared in its private headers (cpuid.h, x86.h). */
 struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
 					      u32 function);
+struct x86_exception;
+int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
+			unsigned int bytes, struct x86_exception *exception);
+
+/* Room for struct x86_exception (24 bytes on 6.1), which we never read. */
+union kvmft_x86_exception {
+	u64 space[8];
+};
 
 u32 kvmft_svm_default_vmcb_off(void)
 {
@@ -107,9 +116,27 @@ bool kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	return true;
 }
 
+/*
+ * QEMU's TCG checks the RDTSC intercept for RDTSCP too, so in the lab an
+ * RDTSCP exits as SVM_EXIT_RDTSC; tell them apart by the instruction.
+ */
+static bool kvmft_insn_is_rdtscp(struct kvm_vcpu *vcpu)
+{
+	static const u8 rdtscp[] = { 0x0f, 0x01, 0xf9 };
+	union kvmft_x86_exception e;
+	u8 insn[3];
+
+	if (!kvmft_guest_has_rdtscp(vcpu) ||
+	    kvm_read_guest_virt(vcpu, kvm_get_linear_rip(vcpu), insn,
+				sizeof(insn), (struct x86_exception *)&e))
+		return false;
+	return !memcmp(insn, rdtscp, sizeof(insn));
+}
+
 static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 {
-	bool rdtscp = exit_code == SVM_EXIT_RDTSCP;
+	bool rdtscp = exit_code == SVM_EXIT_RDTSCP ||
+		      kvmft_insn_is_rdtscp(vcpu);
 	u64 tsc, aux = 0;
 	struct kvmft_vm *vm;
 	int ret;

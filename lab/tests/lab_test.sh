@@ -12,8 +12,8 @@
 #   nocwd  run from a directory the guest cannot see (host /tmp)
 set -u
 lab=$(cd "$(dirname "$0")/.." && pwd -P)
-t=$(dirname "$lab")/build/lab-test
-rm -rf "$t"
+# Per run, so parallel runs keep apart; kept only when something failed.
+t=$(dirname "$lab")/build/lab-test/$$
 mkdir -p "$t"
 
 # A 64 KiB BIOS whose reset vector does `mov al,42; out 0xf4,al; hlt`: the
@@ -93,4 +93,6 @@ check "guest setup failure: lab/run exits 125 and says why" \
 	sed "s|^|# $(basename "$f" .txt): |" "$f" | tr -d '\r'
 done
 echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+[ "$fail" = 0 ] || exit 1
+rm -rf "$t"
+rmdir "$(dirname "$t")" 2>/dev/null || :

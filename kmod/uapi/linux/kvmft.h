@@ -22,8 +22,12 @@
  *                  the module was built with.
  *   reply: KVMFT_CMD_ATTACH with the VM's attributes (see below).
  *   errors: EBADF (fd not open), ENOTTY (fd is not a KVM VM),
- *           EEXIST (VM already attached), EPERM (not privileged),
- *           EOPNOTSUPP (no supported vendor module loaded).
+ *           EEXIST (VM already attached), EPERM (not privileged).
+ *
+ * Every command: EINVAL with "Unknown attribute type" for an attribute
+ * number above KVMFT_A_MAX, EINVAL with "invalid attribute length" for a
+ * wrong size, EINVAL with "missing attribute ..." for a required one left
+ * out; the extended ack points at the attribute.
  *
  * KVMFT_CMD_DETACH (admin)
  *   KVMFT_A_VM_ID: u32, required.

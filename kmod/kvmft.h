@@ -18,11 +18,12 @@
 #include <linux/kfifo.h>
 #include <linux/kref.h>
 #include <linux/rculist.h>
+#include <linux/sizes.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/kvmft.h>
 
-#define KVMFT_LOG_BYTES		(1U << 20)
+#define KVMFT_LOG_BYTES		SZ_1M
 
 /* Objects the module owns; all must be gone after detach/unload. */
 extern atomic64_t kvmft_live_objects;
@@ -156,6 +157,17 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 bool kvmft_log_ready(struct kvmft_vm *vm);
 bool kvmft_log_ended(struct kvmft_vm *vm);
 void kvmft_log_wake(struct kvmft_vm *vm);
+
+/*
+ * Exported by kvm.ko but declared only in its private headers
+ * (arch/x86/kvm/cpuid.h and x86.h), which are not shipped with the
+ * kernel headers.
+ */
+struct x86_exception;
+struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
+					      u32 function);
+int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
+			unsigned int bytes, struct x86_exception *exception);
 
 /* chardev.c */
 int kvmft_chardev_init(void);

@@ -9,6 +9,7 @@
 #include "kvmft.h"
 
 atomic64_t kvmft_live_objects = ATOMIC64_INIT(0);
+/* Serializes attach, detach, role changes and log opens. */
 DEFINE_MUTEX(kvmft_lock);
 
 struct workqueue_struct *kvmft_wq;

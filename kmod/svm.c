@@ -29,13 +29,6 @@ static struct kvmft_hook kvmft_svm_hook;
 static struct file *kvmft_svm_dev;
 static bool kvmft_svm_armed;
 
-/* Exported by kvm.ko, declared in its private headers (cpuid.h, x86.h). */
-struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
-					      u32 function);
-struct x86_exception;
-int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
-			unsigned int bytes, struct x86_exception *exception);
-
 /* Room for struct x86_exception (24 bytes on 6.1), which we never read. */
 union kvmft_x86_exception {
 	u64 space[8];

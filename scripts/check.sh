@@ -3,7 +3,8 @@
 #
 # make check: everything that can be tested, in order of cost.
 #   1. build (module with W=1, userspace with -Werror)
-#   2. unit tests of ctl/ on this machine, under ASan/UBSan
+#   2. checkpatch --strict on kmod/; unit tests of ctl/ on this machine,
+#      under ASan/UBSan
 #   3. DKMS add/build/install for the Debian kernel
 #   4. the lab's own tests (boots the lab)
 #   5. the selftests inside the lab, with the DKMS module
@@ -41,6 +42,9 @@ grep -E 'warning:' "$out/build.log" && {
 	cat "$out/build-warn.tap"
 }
 
+say "checkpatch"
+scripts/checkpatch.sh | tee "$out/checkpatch.tap"
+
 say "unit tests (ctl, ASan/UBSan)"
 make -s -C ctl test 2>&1 | tee "$out/unit.tap"
 
@@ -51,7 +55,7 @@ say "lab self-tests"
 lab/tests/lab_test.sh 2>&1 | tee "$out/lab-self.tap"
 
 say "selftests in the lab"
-lab/run --out "$out/lab" -- selftests/kvmft/run_tests.sh 2>&1 |
+lab/run --out "$out/lab" -- scripts/lab-selftests.sh 2>&1 |
 	tr -d '\r' | tee "$out/lab.raw"
 # Only the TAP that the guest wrote counts, not the console chatter.
 cat "$out/lab/log" "$out/lab/kernel-log.tap" >"$out/lab.tap" 2>/dev/null ||

@@ -45,10 +45,10 @@ for t in "$@"; do
 	case $rc in
 	0) ;;
 	4) [ "$s" -gt 0 ] || s=$((s + 1)) ;;	# KSFT_SKIP
-	124 | 137) echo "# $(basename "$t"): timed out after ${timeout}s"
+	124 | 137) echo "not ok - $(basename "$t"): timed out after ${timeout}s"
 	   f=$((f + 1)) ;;
 	*) [ "$f" -gt 0 ] || {
-		echo "# $(basename "$t"): exited with $rc"
+		echo "not ok - $(basename "$t"): exited with $rc"
 		f=$((f + 1))
 	   } ;;
 	esac

@@ -86,6 +86,7 @@
 #ifndef _UAPI_LINUX_KVMFT_H
 #define _UAPI_LINUX_KVMFT_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -103,6 +104,7 @@ enum kvmft_cmd {
 	KVMFT_CMD_VM_EVENT,
 	__KVMFT_CMD_MAX
 };
+
 #define KVMFT_CMD_MAX (__KVMFT_CMD_MAX - 1)
 
 enum kvmft_attr {
@@ -121,6 +123,7 @@ enum kvmft_attr {
 	KVMFT_A_PAD,
 	__KVMFT_A_LAST
 };
+
 #define KVMFT_A_MAX (__KVMFT_A_LAST - 1)
 
 enum kvmft_role {
@@ -129,6 +132,7 @@ enum kvmft_role {
 	KVMFT_ROLE_BACKUP,	/* non-deterministic inputs come from the log */
 	__KVMFT_ROLE_LAST
 };
+
 #define KVMFT_ROLE_MAX (__KVMFT_ROLE_LAST - 1)
 
 enum kvmft_event {
@@ -150,6 +154,7 @@ enum kvmft_stat {
 	KVMFT_STAT_PAD,
 	__KVMFT_STAT_LAST
 };
+
 #define KVMFT_STAT_MAX (__KVMFT_STAT_LAST - 1)
 
 /*
@@ -205,8 +210,8 @@ struct kvmft_logfile_hdr {
 };
 
 /* /dev/kvmft ioctls */
-#define KVMFT_LOG_READ		(1U << 0)
-#define KVMFT_LOG_WRITE		(1U << 1)
+#define KVMFT_LOG_READ		_BITUL(0)
+#define KVMFT_LOG_WRITE		_BITUL(1)
 #define __KVMFT_LOG_ALL		(KVMFT_LOG_READ | KVMFT_LOG_WRITE)
 
 struct kvmft_log_open {

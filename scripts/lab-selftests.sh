@@ -1,0 +1,30 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the lab (lab/run): load the DKMS-installed module the way a
+# host would, run every selftest, then unload and check nothing leaked.
+# Prints TAP; lab/run adds the kernel-log line.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd -P)
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+
+if modprobe kvmft && [ -c /dev/kvmft ]; then
+	ok "lab: modprobe kvmft loads the DKMS module ($(modinfo -F filename kvmft))"
+else
+	not_ok "lab: modprobe kvmft"
+fi
+
+"$top/selftests/kvmft/run_tests.sh"
+rc=$?
+
+# Back to a module with nothing attached: every object must be gone.
+modprobe kvmft
+live=$(cat /sys/kernel/debug/kvmft/live_objects 2>/dev/null)
+[ "$live" = 0 ] && ok "lab: no live kvmft objects after the tests" ||
+	not_ok "lab: no live kvmft objects after the tests (live_objects=$live)"
+rmmod kvmft && ok "lab: rmmod kvmft" || not_ok "lab: rmmod kvmft"
+dmesg | grep -q 'kvmft: .*leaked' && not_ok "lab: kvmft reported a leak at unload" ||
+	ok "lab: no leak reported at unload"
+exit $rc

@@ -5,9 +5,10 @@
  * Latency runs from kvm_exit to the next kvm_entry on the same thread, so
  * exits completed by the VMM (port I/O, MMIO) include the VMM's time.
  *
- * Exit status: 0 done (count reached, SIGINT/SIGTERM, or the --pid process
- * ended), 1 runtime failure, 2 usage, 3 not permitted, 4 the kernel lacks
- * something needed (BPF, BTF, tracefs, the kvm tracepoints).
+ * Exit status, as for every ftctl command (util.h): 0 done (count reached,
+ * SIGINT/SIGTERM, or the --pid process ended), 1 usage, 2 the kernel
+ * refused, 3 environment: not permitted, or the kernel lacks something
+ * needed (BPF, BTF, tracefs, the kvm tracepoints).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,10 +40,10 @@
 
 enum {
 	EXITS_OK = 0,
-	EXITS_FAIL = 1,
-	EXITS_USAGE = 2,
+	EXITS_USAGE = 1,
+	EXITS_FAIL = 2,
 	EXITS_EPERM = 3,
-	EXITS_ENOTSUP = 4,
+	EXITS_ENOTSUP = 3,
 };
 
 struct exits_opts {

@@ -37,9 +37,6 @@ static void usage(FILE *f)
 	fprintf(f, "Exit status: 0 ok, 1 usage, 2 refused by the kernel, "
 		"3 environment\n(module not loaded, no permission), "
 		"4 bad input file, 5 events timed out.\n");
-#ifdef FT_HAVE_EXITS
-	fprintf(f, "(exits has exit statuses of its own: see ftctl(8).)\n");
-#endif
 }
 
 int main(int argc, char **argv)

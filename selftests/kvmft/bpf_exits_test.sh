@@ -26,7 +26,7 @@ port=${PORT:-4660}
 checksum_vm=${CHECKSUM_VM:-$top/selftests/kvmft/checksum_vm}
 pass=0 fail=0 skip=0 n=0
 tests=(
-	"exits refuses an unknown option (status 2)"
+	"exits refuses an unknown option (status 1)"
 	"exits --pid VM counts the VM's io exits (>= $iters, timed)"
 	"exits without --pid counts them too"
 	"exits --pid OTHER counts none of them"
@@ -88,7 +88,7 @@ echo "# using ${exits[*]}"
 # 1: bad usage must be refused with the usage status, before any BPF.
 "${exits[@]}" --no-such-option >"$tmp/usage.out" 2>&1
 rc=$?
-if [ "$rc" = 2 ]; then
+if [ "$rc" = 1 ]; then
 	ok "${tests[0]}"
 else
 	not_ok "${tests[0]}"

@@ -5,7 +5,7 @@
 #
 #   VM A (random port values, live TSC) --ftctl record--> a.log
 #   VM B (other random values, later)   <--ftctl replay-- a.log
-#   VM C (not attached)
+#   VM C (not attached, running alongside A)
 #
 # B must compute A's checksum (only the module can make them agree); C must
 # not, and C's RDTSCs must not be intercepted (its exits stay below the
@@ -27,7 +27,11 @@ ida=$(attach_pid "$VM_PID")
 "$FTCTL" record --vm "$ida" --out "$work/a.log" >"$work/rec.out" 2>&1 &
 rec=$!
 wait_role "$ida" primary || diag "VM A never became primary"
+# C runs alongside A while A is attached and recording: another VM on the
+# host must see no interception.
+start_vm c --iters $iters --port $port --seed 2 --stats
 go_vm a
+go_vm c
 suma=$(wait_vm a)
 wait $rec
 recst=$?
@@ -46,8 +50,6 @@ repst=$?
 check "replay-same: replayed VM B computes A's checksum ($sumb)" test -n "$suma" -a "$suma" = "$sumb"
 check "replay-exit: ftctl replay exited 0" test $repst = 0
 
-start_vm c --iters $iters --port $port --seed 2 --stats
-go_vm c
 sumc=$(wait_vm c)
 check "unattached-differs: unattached VM C computes another checksum ($sumc)" test -n "$sumc" -a "$sumc" != "$suma"
 exc=$(vm_exits c)

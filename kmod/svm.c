@@ -11,9 +11,9 @@
  * interception instead of corrupting memory.
  *
  * KVM has no handler for SVM_EXIT_RDTSC; svm_invoke_exit_handler() is
- * redirected to kvmft_svm_exit_handler() for those exits of VMs we set
- * the bit on. KVM itself intercepts RDTSCP to raise #UD when the guest's
- * CPUID lacks it, so RDTSCP is only claimed for guests that have it.
+ * redirected to kvmft_svm_exit_handler() for those exits of attached VMs.
+ * KVM itself intercepts RDTSCP to raise #UD when the guest's CPUID lacks
+ * it, so RDTSCP is only claimed for guests that have it.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -140,15 +140,15 @@ static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 		vm = NULL;
 	rcu_read_unlock();
 
-	if (vm) {
-		ret = kvmft_tsc_exit(vm, vcpu, rdtscp, &tsc, &aux);
-		kvmft_vm_put(vm);
-	} else {
-		/* Left over from a VM that is gone from the table. */
+	if (!vm) {
+		/* Detached between the hook and here: the VM reads the TSC. */
 		ret = 0;
 		tsc = kvm_read_l1_tsc(vcpu, rdtsc());
 		if (rdtscp && kvm_get_msr(vcpu, MSR_TSC_AUX, &aux))
 			aux = 0;
+	} else {
+		ret = kvmft_tsc_exit(vm, vcpu, rdtscp, &tsc, &aux);
+		kvmft_vm_put(vm);
 	}
 	if (!ret) {
 		vcpu->arch.regs[VCPU_REGS_RAX] = lower_32_bits(tsc);
@@ -181,10 +181,11 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 		       (exit_code == SVM_EXIT_RDTSC ||
 			(exit_code == SVM_EXIT_RDTSCP &&
 			 kvmft_guest_has_rdtscp(vcpu)));
-	} else {
-		/* KVM has no RDTSC handler: any such exit is one of ours. */
-		ours = exit_code == SVM_EXIT_RDTSC;
 	}
+	/*
+	 * Other VMs are never touched: detach waits until every vCPU's
+	 * intercepts are undone before the VM leaves the table.
+	 */
 	if (ours && try_module_get(THIS_MODULE))
 		regs->ip = (unsigned long)kvmft_svm_exit_handler;
 	rcu_read_unlock();

@@ -2,6 +2,8 @@
 # TAP helpers for the shell selftests; source it. Each test prints
 # "ok N - name" / "not ok N - name", SKIPs say why, and the script exits
 # non-zero if anything failed.
+# Paths come from the test script's own place ($0 is selftests/kvmft/*);
+# a script elsewhere that sources this sets FTCTL and CHECKSUM_VM first.
 here=$(cd "$(dirname "$0")" && pwd -P)
 top=$(cd "$here/../.." && pwd -P)
 FTCTL=${FTCTL:-$top/ctl/ftctl}

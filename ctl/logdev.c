@@ -32,7 +32,7 @@ int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
 	close(ctl);
 	if (fd < 0) {
 		/* An ioctl carries no text: give the contract's meanings. */
-		char why[96] = "";
+		char why[160] = "";
 
 		if (err == ENOENT)
 			snprintf(why, sizeof(why), "no attached VM with id %u", vm);
@@ -40,6 +40,10 @@ int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
 			snprintf(why, sizeof(why), "vm %u already has a log open", vm);
 		else if (err == EPERM)
 			snprintf(why, sizeof(why), "opening a log needs CAP_SYS_ADMIN");
+		else if (err == EOPNOTSUPP)
+			snprintf(why, sizeof(why),
+				 "vm %u is outside the determinism contract: it needs exactly one vCPU, kvm_amd, no SVM in the guest's CPUID, and a kvm_amd layout matching the module's build",
+				 vm);
 		ft_err(op, err, why);
 		return -FT_EXIT_KERNEL;
 	}

@@ -24,7 +24,11 @@ static bool kvmft_log_drained(struct kvmft_vm *vm)
 	return kfifo_is_empty(&vm->log.fifo) && READ_ONCE(vm->detached);
 }
 
-/* Copy out whole records; returns bytes copied or a negative error. */
+/*
+ * Copy out whole records; returns bytes copied or a negative error. A
+ * record leaves the log only once userspace has it: reads are serialized
+ * by lf->lock and only the reader consumes, so a peeked record stays put.
+ */
 static ssize_t kvmft_log_copy_out(struct kvmft_log_file *lf,
 				  char __user *ubuf, size_t count)
 {
@@ -34,22 +38,22 @@ static ssize_t kvmft_log_copy_out(struct kvmft_log_file *lf,
 
 	for (;;) {
 		spin_lock(&log->lock);
-		if (kfifo_len(&log->fifo) < sizeof(h)) {
-			spin_unlock(&log->lock);
-			break;
-		}
 		if (kfifo_out_peek(&log->fifo, (u8 *)&h, sizeof(h)) != sizeof(h))
 			total = SIZE_MAX;
 		else
 			total = sizeof(h) + h.len;
 		if (total > count - done ||
-		    kfifo_out(&log->fifo, lf->buf, total) != total) {
+		    kfifo_out_peek(&log->fifo, lf->buf, total) != total) {
 			spin_unlock(&log->lock);
 			break;
 		}
 		spin_unlock(&log->lock);
 		if (copy_to_user(ubuf + done, lf->buf, total))
 			return done ? done : -EFAULT;
+		spin_lock(&log->lock);
+		if (kfifo_out(&log->fifo, lf->buf, total) != total)
+			total = 0;	/* cannot happen: only we consume */
+		spin_unlock(&log->lock);
 		done += total;
 	}
 	if (done)
@@ -88,8 +92,15 @@ static ssize_t kvmft_log_read(struct file *file, char __user *ubuf,
 }
 
 /* Check one record from userspace and queue it for the backup's vCPU. */
+static bool kvmft_log_writable(struct kvmft_vm *vm)
+{
+	return !READ_ONCE(vm->detached) &&
+	       READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP;
+}
+
 static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
-				   const char __user *ubuf, size_t avail)
+				   const char __user *ubuf, size_t avail,
+				   bool nonblock)
 {
 	struct kvmft_vm *vm = lf->vm;
 	struct kvmft_log *log = &vm->log;
@@ -111,10 +122,13 @@ static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
 	err = kvmft_rec_check(rec, total, log->next_seq);
 	if (err)
 		return err;
-	if (wait_event_interruptible(log->wq, READ_ONCE(vm->detached) ||
+	if (kfifo_avail(&log->fifo) < total && nonblock)
+		return -EAGAIN;
+	if (wait_event_interruptible(log->wq, !kvmft_log_writable(vm) ||
 				     kfifo_avail(&log->fifo) >= total))
 		return -ERESTARTSYS;
-	if (READ_ONCE(vm->detached))
+	/* Gone, or went live (log ended, divergence): nobody will read. */
+	if (!kvmft_log_writable(vm))
 		return -EPIPE;
 	spin_lock(&log->lock);
 	kfifo_in(&log->fifo, lf->buf, total);
@@ -136,7 +150,8 @@ static ssize_t kvmft_log_write(struct file *file, const char __user *ubuf,
 	if (mutex_lock_interruptible(&lf->lock))
 		return -ERESTARTSYS;
 	while (done < count) {
-		ret = kvmft_log_write_one(lf, ubuf + done, count - done);
+		ret = kvmft_log_write_one(lf, ubuf + done, count - done,
+					  file->f_flags & O_NONBLOCK);
 		if (ret < 0)
 			break;
 		done += ret;
@@ -154,6 +169,8 @@ static __poll_t kvmft_log_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &vm->log.wq, wait);
 	if (READ_ONCE(vm->detached))
 		mask |= lf->writer ? EPOLLERR : EPOLLHUP;
+	else if (lf->writer && !kvmft_log_writable(vm))
+		mask |= EPOLLERR;
 	if (!lf->writer && !kfifo_is_empty(&vm->log.fifo))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (lf->writer && kfifo_avail(&vm->log.fifo) >= KVMFT_REC_MAX_LEN)
@@ -217,6 +234,9 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer)
 	err = kvmft_hooks_arm_vendor(NULL);
 	if (err)
 		return err;
+	/* The v1 contract: one vCPU, AMD SVM, no nested SVM in the guest. */
+	if (kvmft_vm_vcpu_count(vm) != 1)
+		return -EOPNOTSUPP;
 	kvm_for_each_vcpu(i, vcpu, vm->kvm)
 		if (!kvmft_svm_check_vcpu(vm, vcpu))
 			return -EOPNOTSUPP;
@@ -268,6 +288,8 @@ static long kvmft_ioctl_log_open(void __user *uarg)
 	mutex_unlock(&kvmft_lock);
 	if (err)
 		goto err_claim;
+	/* The log starts where interception does: wait until it is on. */
+	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_KILLABLE);
 	/* From here the fd owns lf and the VM reference. */
 	fd = anon_inode_getfd("kvmft-log", &kvmft_log_fops, lf,
 			      (writer ? O_WRONLY : O_RDONLY) | O_CLOEXEC);

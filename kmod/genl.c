@@ -112,7 +112,7 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	struct fd f;
 	int err;
 
-	if (!capable(CAP_SYS_ADMIN)) {
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
 		NL_SET_ERR_MSG(extack, "attaching a VM needs CAP_SYS_ADMIN");
 		return -EPERM;
 	}
@@ -120,16 +120,12 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(extack, "missing attribute KVMFT_A_VM_FD");
 		return -EINVAL;
 	}
-	if (info->attrs[KVMFT_A_SVM_VMCB_OFF]) {
+	/*
+	 * The BTF offset is only compared with the built-in one: a VM whose
+	 * kvm_amd disagrees can be attached but not recorded or replayed.
+	 */
+	if (info->attrs[KVMFT_A_SVM_VMCB_OFF])
 		vmcb_off = nla_get_u32(info->attrs[KVMFT_A_SVM_VMCB_OFF]);
-		if (vmcb_off < sizeof(struct kvm_vcpu) ||
-		    !IS_ALIGNED(vmcb_off, sizeof(void *))) {
-			NL_SET_ERR_MSG_ATTR(extack,
-					    info->attrs[KVMFT_A_SVM_VMCB_OFF],
-					    "vmcb offset does not fit struct vcpu_svm");
-			return -EINVAL;
-		}
-	}
 
 	f = fdget(nla_get_u32(fd_attr));
 	if (!f.file) {
@@ -148,8 +144,13 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	vm = kvmft_vm_attach(f.file, info->attrs[KVMFT_A_PID] ?
 			     nla_get_u32(info->attrs[KVMFT_A_PID]) : 0,
 			     vmcb_off, extack);
-	err = IS_ERR(vm) ? PTR_ERR(vm) : kvmft_reply_vm(info, vm,
-							KVMFT_CMD_ATTACH);
+	if (IS_ERR(vm)) {
+		err = PTR_ERR(vm);
+	} else {
+		err = kvmft_reply_vm(info, vm, KVMFT_CMD_ATTACH);
+		if (err)	/* the caller never learns the id: undo */
+			kvmft_vm_detach(vm);
+	}
 	mutex_unlock(&kvmft_lock);
 out:
 	fdput(f);

@@ -81,16 +81,17 @@ static void kvmft_maybe_live(struct kvmft_vm *vm)
 static bool kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			 struct kvmft_vcpu_state *vs)
 {
-	struct kvm_run *run = vcpu->run;
+	/* KVM's own request, not kvm_run, which the VMM can write. */
+	struct kvm_pio_request *req = &vcpu->arch.pio;
 	struct kvmft_rec_pio pio = {
-		.port = run->io.port,
-		.size = run->io.size,
-		.count = run->io.count,
+		.port = req->port,
+		.size = req->size,
+		.count = req->count,
 	};
-	u32 len = pio.size * pio.count;
+	u64 len = (u64)req->size * req->count;
 	int err;
 
-	if (len > KVMFT_REC_MAX_PIO_DATA || !vcpu->arch.pio_data)
+	if (!len || len > KVMFT_REC_MAX_PIO_DATA || !vcpu->arch.pio_data)
 		return false;
 
 	switch (READ_ONCE(vm->role)) {
@@ -120,7 +121,6 @@ static bool kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 static bool kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
-	struct kvm_run *run = vcpu->run;
 
 	kvmft_stat_inc(vm, KVMFT_STAT_RUNS);
 	kvmft_vcpu_sync(vm, vcpu);
@@ -135,10 +135,8 @@ static bool kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	 * A pending PIO IN whose data the VMM has just written. vcpu->stat.exits
 	 * tells a new exit from the same one seen again after a failed KVM_RUN.
 	 */
-	if (!vcpu->arch.complete_userspace_io ||
-	    run->exit_reason != KVM_EXIT_IO ||
-	    run->io.direction != KVM_EXIT_IO_IN ||
-	    vs->last_exits == vcpu->stat.exits)
+	if (!vcpu->arch.complete_userspace_io || !vcpu->arch.pio.in ||
+	    !vcpu->arch.pio.count || vs->last_exits == vcpu->stat.exits)
 		return false;
 	if (kvmft_pio_in(vm, vcpu, vs)) {
 		vs->need_wait = true;

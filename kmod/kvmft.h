@@ -111,7 +111,13 @@ void kvmft_vm_detach_all(void);
 void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role);
 void kvmft_vm_released(struct kvm *kvm);
 void kvmft_vm_change_async(struct kvmft_vm *vm);
-int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, bool wait);
+enum kvmft_sync {
+	KVMFT_SYNC_NOWAIT,	/* kick, let the hooks catch up */
+	KVMFT_SYNC_KILLABLE,	/* wait, unless the caller is killed */
+	KVMFT_SYNC_ALWAYS,	/* wait: the VM is leaving the table */
+};
+
+int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, enum kvmft_sync wait);
 u32 kvmft_vm_vcpu_count(struct kvmft_vm *vm);
 struct kvmft_vcpu_state *kvmft_vcpu_state(struct kvmft_vm *vm,
 					  struct kvm_vcpu *vcpu);

@@ -57,7 +57,7 @@ struct kvmft_vm *kvmft_vm_get_by_id(u32 id)
 
 	mutex_lock(&kvmft_lock);
 	list_for_each_entry(vm, &kvmft_vm_list, node) {
-		if (vm->id == id) {
+		if (vm->id == id && !vm->detached) {
 			kref_get(&vm->ref);
 			found = vm;
 			break;
@@ -133,6 +133,10 @@ struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 
 	lockdep_assert_held(&kvmft_lock);
 	list_for_each_entry(vm, &kvmft_vm_list, node) {
+		if (vm->kvm == kvm && vm->detached) {
+			NL_SET_ERR_MSG(extack, "VM is being detached");
+			return ERR_PTR(-EBUSY);
+		}
 		if (vm->kvm == kvm) {
 			NL_SET_ERR_MSG(extack, "VM is already attached");
 			return ERR_PTR(-EEXIST);
@@ -176,7 +180,7 @@ struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
  * held: take the mutex when the vCPU is outside KVM_RUN, otherwise kick it
  * and let the hooks do it on that thread.
  */
-int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, bool wait)
+int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, enum kvmft_sync wait)
 {
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
@@ -189,7 +193,9 @@ int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, bool wait)
 				break;
 			}
 			kvm_vcpu_kick(vcpu);
-			if (!wait)
+			if (wait == KVMFT_SYNC_NOWAIT ||
+			    (wait == KVMFT_SYNC_KILLABLE &&
+			     fatal_signal_pending(current)))
 				break;
 			usleep_range(500, 1000);
 			if (kvmft_vcpu_sync_done(vm, vcpu))
@@ -205,11 +211,16 @@ void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role)
 	if (vm->role == role)
 		return;
 	WRITE_ONCE(vm->role, role);
-	kvmft_vm_sync_vcpus(vm, false);
+	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_NOWAIT);
 	kvmft_log_wake(vm);
 	kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
 }
 
+/*
+ * Called and returns with kvmft_lock held, but drops it while vCPUs undo
+ * their interception, which can take as long as a vCPU takes to reach a
+ * hook: a detaching VM stays in the table, marked, until then.
+ */
 int kvmft_vm_detach(struct kvmft_vm *vm)
 {
 	struct kvm *kvm = vm->kvm;
@@ -219,9 +230,15 @@ int kvmft_vm_detach(struct kvmft_vm *vm)
 		return -ENOENT;
 	WRITE_ONCE(vm->role, KVMFT_ROLE_NONE);
 	WRITE_ONCE(vm->detached, true);
+	/* Hooks that saw the old role have finished writing VMCBs. */
+	synchronize_rcu();
 	kvmft_log_wake(vm);
+
+	kref_get(&vm->ref);
+	mutex_unlock(&kvmft_lock);
 	/* The hooks still find the VM, and undo its interception. */
-	kvmft_vm_sync_vcpus(vm, true);
+	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_ALWAYS);
+	mutex_lock(&kvmft_lock);
 
 	hash_del_rcu(&vm->hnode);
 	list_del(&vm->node);
@@ -231,17 +248,35 @@ int kvmft_vm_detach(struct kvmft_vm *vm)
 
 	kvm_put_kvm(kvm);
 	kvmft_obj_put();
+	kvmft_vm_put(vm);	/* the table's reference */
 	kvmft_vm_put(vm);
 	return 0;
 }
 
 void kvmft_vm_detach_all(void)
 {
-	struct kvmft_vm *vm, *tmp;
+	struct kvmft_vm *vm;
+	bool busy;
 
 	mutex_lock(&kvmft_lock);
-	list_for_each_entry_safe(vm, tmp, &kvmft_vm_list, node)
+	for (;;) {
+		busy = false;
+		list_for_each_entry(vm, &kvmft_vm_list, node) {
+			busy = true;
+			if (!vm->detached)
+				break;
+		}
+		if (!busy)
+			break;
+		if (list_entry_is_head(vm, &kvmft_vm_list, node)) {
+			/* Only VMs another thread is detaching are left. */
+			mutex_unlock(&kvmft_lock);
+			usleep_range(10000, 20000);
+			mutex_lock(&kvmft_lock);
+			continue;
+		}
 		kvmft_vm_detach(vm);
+	}
 	mutex_unlock(&kvmft_lock);
 	/* Release work queued before the VMs went away has nothing to do. */
 	flush_workqueue(kvmft_wq);
@@ -255,7 +290,7 @@ int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
 
 	mutex_lock(&kvmft_lock);
 	list_for_each_entry(vm, &kvmft_vm_list, node) {
-		if (vm->id <= cb->args[0])
+		if (vm->id <= cb->args[0] || vm->detached)
 			continue;
 		if (fill(skb, vm, KVMFT_CMD_GET_VM, KVMFT_EVENT_EXISTS,
 			 NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,

@@ -7,6 +7,7 @@
  * Generic netlink requests are built by hand here, malformed on purpose:
  * an unknown attribute, a u8 where a u32 belongs, a missing attribute.
  */
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -361,6 +362,35 @@ TEST(log_open_errors)
 	close(fd);
 
 	kvmft_detach(&e.nl, id);
+	env_fini(&e);
+}
+
+/*
+ * Outside the v1 determinism contract (one vCPU): recording or replaying
+ * is refused with EOPNOTSUPP and the role stays none; with the second vCPU
+ * gone from the picture the same request would succeed, so this can fail.
+ */
+TEST(log_open_two_vcpus)
+{
+	struct kvmft_vm_info vm;
+	struct env e;
+	uint32_t id;
+	int vcpu1;
+
+	REQUIRE_KVMFT_ADMIN();
+	env_init(&e);
+	/* The VMM library keeps one vCPU; a raw second one is enough here. */
+	vcpu1 = ioctl(e.vm->fd, KVM_CREATE_VCPU, 1);
+	ASSERT_LE(0, vcpu1);
+	id = kvmft_attach(&e.nl, e.vm->fd, 0);
+	kvmft_get_vm(&e.nl, id, &vm);
+	EXPECT_EQ(2, vm.vcpus);
+	EXPECT_EQ(-EOPNOTSUPP, __kvmft_log_open(id, KVMFT_LOG_READ));
+	EXPECT_EQ(-EOPNOTSUPP, __kvmft_log_open(id, KVMFT_LOG_WRITE));
+	kvmft_get_vm(&e.nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
+	kvmft_detach(&e.nl, id);
+	close(vcpu1);
 	env_fini(&e);
 }
 

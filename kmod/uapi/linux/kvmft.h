@@ -9,20 +9,22 @@
  * -----------------------------------------
  * Every attribute has a typed policy; unknown attributes and wrong types are
  * rejected with an extended-ack message. State-changing commands need
- * CAP_NET_ADMIN in the caller's user namespace (GENL_UNS_ADMIN_PERM); the
- * module additionally requires CAP_SYS_ADMIN for ATTACH, since it takes a
- * reference on another process's VM.
+ * CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM); ATTACH
+ * also needs CAP_SYS_ADMIN (netlink_capable), since it takes a reference
+ * on another process's VM.
  *
  * KVMFT_CMD_ATTACH (admin)
  *   KVMFT_A_VM_FD: u32, required. A KVM VM fd in the caller's fd table (the
  *                  caller's own VM, or one taken from a VMM with pidfd_getfd).
  *   KVMFT_A_PID: u32, optional. Pid of the VMM owning the VM, for display.
- *   KVMFT_A_SVM_VMCB_OFF: u32, optional. Offset of `vmcb` in struct vcpu_svm
- *                  as read from the kvm_amd BTF; checked against the offset
- *                  the module was built with.
+ *   KVMFT_A_SVM_VMCB_OFF: u32, optional, 8..65536 (else ERANGE). Offset of
+ *                  `vmcb` in struct vcpu_svm as read from the kvm_amd BTF.
+ *                  If it differs from the offset the module was built
+ *                  with, the VM can be attached but LOG_OPEN refuses it.
  *   reply: KVMFT_CMD_ATTACH with the VM's attributes (see below).
  *   errors: EBADF (fd not open), ENOTTY (fd is not a KVM VM),
- *           EEXIST (VM already attached), EPERM (not privileged).
+ *           EEXIST (VM already attached), EBUSY (VM still being detached),
+ *           EPERM (not privileged).
  *
  * Every command: EINVAL with "Unknown attribute type" for an attribute
  * number above KVMFT_A_MAX, EINVAL with "invalid attribute length" for a
@@ -75,12 +77,15 @@
  *                    record it needs. After the writer closes and the log
  *                    is drained the VM goes live (role NONE, CHANGE event).
  *   errors: ENOENT (unknown VM id), EBUSY (VM already has a log open),
- *           EINVAL (bad flags), EOPNOTSUPP (no kvm_amd, or its VMCB layout
- *           is not the one expected).
+ *           EINVAL (bad flags), EOPNOTSUPP (outside the v1 contract: the
+ *           VM must have exactly one vCPU whose CPUID has no SVM, the host
+ *           kvm_amd, and kvm_amd's layout must match the module's build).
+ *   LOG_OPEN returns once the vCPU intercepts RDTSC, so the log starts at
+ *   a defined point.
  *   read() needs a buffer of at least KVMFT_REC_MAX_LEN (else EINVAL) and
  *   may return several records; write() takes several and returns a
- *   partial count on error, EPIPE once the VM is gone. poll() and
- *   O_NONBLOCK work. The fd is O_CLOEXEC. Sequence numbers restart at 1
+ *   partial count on error, EPIPE once the VM is gone or no longer a
+ *   backup (went live, diverged). poll() and O_NONBLOCK work. The fd is O_CLOEXEC. Sequence numbers restart at 1
  *   on every LOG_OPEN.
  */
 #ifndef _UAPI_LINUX_KVMFT_H

@@ -182,6 +182,21 @@ static struct kvm_cpuid2 *kvm_supported_cpuid(void)
 	return cpuid;
 }
 
+/*
+ * The guest's CPUID: what KVM supports, less SVM. Nested virtualization is
+ * outside kvmft's determinism contract, which refuses guests offering it.
+ */
+static struct kvm_cpuid2 *vm_guest_cpuid(void)
+{
+	struct kvm_cpuid2 *cpuid = kvm_supported_cpuid();
+	uint32_t i;
+
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0x80000001)
+			cpuid->entries[i].ecx &= ~(1u << 2);	/* SVM */
+	return cpuid;
+}
+
 bool kvm_cpuid_has(uint32_t leaf, uint32_t index, int reg, int bit)
 {
 	struct kvm_cpuid2 *cpuid = kvm_supported_cpuid();
@@ -276,7 +291,7 @@ int __vm_vcpu_add(struct kvm_vm *vm, struct kvm_vcpu **out)
 		goto err;
 	}
 	vcpu->run_size = size;
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, kvm_supported_cpuid()))
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm_guest_cpuid()))
 		goto err;
 	r = vcpu_setup_long_mode(vcpu);
 	if (r) {

@@ -85,8 +85,8 @@
  *   read() needs a buffer of at least KVMFT_REC_MAX_LEN (else EINVAL) and
  *   may return several records; write() takes several and returns a
  *   partial count on error, EPIPE once the VM is gone or no longer a
- *   backup (went live, diverged). poll() and O_NONBLOCK work. The fd is O_CLOEXEC. Sequence numbers restart at 1
- *   on every LOG_OPEN.
+ *   backup (went live, diverged). poll() and O_NONBLOCK work. The fd is
+ *   O_CLOEXEC. Sequence numbers restart at 1 on every LOG_OPEN.
  */
 #ifndef _UAPI_LINUX_KVMFT_H
 #define _UAPI_LINUX_KVMFT_H

@@ -244,7 +244,6 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer)
 	spin_lock(&vm->log.lock);
 	kfifo_reset(&vm->log.fifo);
 	vm->log.next_seq = 1;
-	vm->log.next_take = 1;
 	vm->log.writer_done = false;
 	if (writer)
 		vm->log.has_writer = true;

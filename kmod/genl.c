@@ -157,7 +157,8 @@ out:
 	return err;
 }
 
-static struct kvmft_vm *kvmft_vm_find_locked(struct genl_info *info)
+/* The VM named by KVMFT_A_VM_ID, referenced, or NULL with an ext-ack. */
+static struct kvmft_vm *kvmft_nl_vm_get(struct genl_info *info)
 {
 	struct nlattr *attr = info->attrs[KVMFT_A_VM_ID];
 	struct kvmft_vm *vm;
@@ -178,7 +179,7 @@ static int kvmft_nl_detach(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "missing attribute KVMFT_A_VM_ID");
 		return -EINVAL;
 	}
-	vm = kvmft_vm_find_locked(info);
+	vm = kvmft_nl_vm_get(info);
 	if (!vm)
 		return -ENOENT;
 	mutex_lock(&kvmft_lock);
@@ -199,7 +200,7 @@ static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "missing attribute KVMFT_A_VM_ID");
 		return -EINVAL;
 	}
-	vm = kvmft_vm_find_locked(info);
+	vm = kvmft_nl_vm_get(info);
 	if (!vm)
 		return -ENOENT;
 	mutex_lock(&kvmft_lock);

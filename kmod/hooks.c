@@ -52,9 +52,9 @@ bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 }
 
 /* On the vCPU's own thread (or with its mutex): apply the VM's role. */
-bool kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
-	return kvmft_svm_sync_intercepts(vm, vcpu, kvmft_vm_wants_exits(vm));
+	kvmft_svm_sync_intercepts(vm, vcpu, kvmft_vm_wants_exits(vm));
 }
 
 /* The backup reached the end of its log, or left the primary's path. */
@@ -67,11 +67,25 @@ static void kvmft_go_live(struct kvmft_vm *vm, bool diverged)
 		kvmft_vm_change_async(vm);
 }
 
-/* After a take: the writer is done and nothing is left, so go live now. */
-static void kvmft_maybe_live(struct kvmft_vm *vm)
+/*
+ * Backup: take the record this exit needs (kvmft_log_take). Returns
+ * -EAGAIN when the vCPU must wait for it; otherwise 0, having gone live if
+ * the log ended or no longer matches, in which case the live value stays.
+ */
+static int kvmft_replay_take(struct kvmft_vm *vm, u16 type, void *fixed,
+			     u16 fixed_len, bool match, void *data,
+			     u16 data_len)
 {
-	if (kvmft_log_ended(vm))
+	int err = kvmft_log_take(vm, type, fixed, fixed_len, match, data,
+				 data_len);
+
+	if (err == -EAGAIN)
+		return err;
+	if (err)
+		kvmft_go_live(vm, err != -ENODATA);
+	else if (kvmft_log_ended(vm))
 		kvmft_go_live(vm, false);
+	return 0;
 }
 
 /*
@@ -102,14 +116,9 @@ static bool kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			return true;
 		break;
 	case KVMFT_ROLE_BACKUP:
-		err = kvmft_log_take(vm, KVMFT_REC_PIO_IN, &pio, sizeof(pio),
-				     true, vcpu->arch.pio_data, len);
-		if (err == -EAGAIN)
+		if (kvmft_replay_take(vm, KVMFT_REC_PIO_IN, &pio, sizeof(pio),
+				      true, vcpu->arch.pio_data, len))
 			return true;
-		if (err)
-			kvmft_go_live(vm, err != -ENODATA);
-		else
-			kvmft_maybe_live(vm);
 		break;
 	}
 	kvmft_stat_inc(vm, KVMFT_STAT_PIO_IN);
@@ -167,16 +176,11 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 		}
 		break;
 	case KVMFT_ROLE_BACKUP:
-		err = kvmft_log_take(vm, type, &t, sizeof(t), false, NULL, 0);
+		/* Without a record, t keeps the live values read above. */
+		err = kvmft_replay_take(vm, type, &t, sizeof(t), false, NULL, 0);
 		if (err == -EAGAIN && vs) {
 			vs->need_wait = true;
 			return -EINTR;
-		}
-		if (err) {
-			t.tsc = kvm_read_l1_tsc(vcpu, rdtsc());
-			kvmft_go_live(vm, err != -ENODATA);
-		} else {
-			kvmft_maybe_live(vm);
 		}
 		break;
 	}
@@ -189,13 +193,7 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 /* Runs instead of KVM_RUN while the vCPU waits for its log. */
 static int kvmft_run_wait(struct kvm_vcpu *vcpu)
 {
-	struct kvmft_vm *vm;
-
-	rcu_read_lock();
-	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
-	if (vm && !kref_get_unless_zero(&vm->ref))
-		vm = NULL;
-	rcu_read_unlock();
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
 
 	if (vm) {
 		wait_event_interruptible_timeout(vm->log.wq,

@@ -49,7 +49,6 @@ struct kvmft_log {
 	void *buf;
 	wait_queue_head_t wq;		/* readers, writers, waiting vCPUs */
 	u64 next_seq;			/* seq of the next record appended */
-	u64 next_take;			/* seq the backup expects next */
 	bool has_reader;		/* a READ fd is open (primary) */
 	bool has_writer;		/* a WRITE fd is open (backup) */
 	bool writer_done;		/* the writer closed: no more records */
@@ -102,6 +101,7 @@ typedef int (*kvmft_fill_t)(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
 int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		  kvmft_fill_t fill);
 struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm);
+struct kvmft_vm *kvmft_vm_get_rcu(struct kvm *kvm);
 struct kvmft_vm *kvmft_vm_get_by_id(u32 id);
 void kvmft_vm_put(struct kvmft_vm *vm);
 struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
@@ -132,7 +132,7 @@ int kvmft_hooks_init(void);
 void kvmft_hooks_exit(void);
 int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack);
 unsigned long kvmft_lookup_symbol(const char *name);
-bool kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_hook_register(struct kvmft_hook *h);
 void kvmft_hook_unregister(struct kvmft_hook *h);
@@ -140,20 +140,18 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 		   u64 *tsc, u64 *aux);
 
 /* svm.c */
-int kvmft_svm_init(void);
 void kvmft_svm_exit(void);
 bool kvmft_svm_ready(void);
 u32 kvmft_svm_default_vmcb_off(void);
 bool kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				bool want);
-bool kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			       bool want);
 
 /* log.c */
 int kvmft_log_init(struct kvmft_log *log);
 void kvmft_log_free(struct kvmft_log *log);
-void kvmft_rec_seal(struct kvmft_rec *rec);
 int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq);
 int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		     const void *payload, u16 len, const void *data,

@@ -23,7 +23,6 @@ int kvmft_log_init(struct kvmft_log *log)
 		return -EINVAL;
 	}
 	log->next_seq = 1;
-	log->next_take = 1;
 	return 0;
 }
 
@@ -154,7 +153,6 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 	}
 	if (!match)
 		memcpy(fixed, h + 1, fixed_len);
-	log->next_take = h->seq + 1;
 out:
 	spin_unlock(&log->lock);
 	if (!err) {

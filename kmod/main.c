@@ -33,9 +33,6 @@ static int __init kvmft_init(void)
 	debugfs_create_file_unsafe("live_objects", 0400, kvmft_debugfs, NULL,
 				   &live_objects_fops);
 
-	err = kvmft_svm_init();
-	if (err)
-		goto err_svm;
 	err = kvmft_hooks_init();
 	if (err)
 		goto err_hooks;
@@ -52,8 +49,6 @@ err_genl:
 err_chardev:
 	kvmft_hooks_exit();
 err_hooks:
-	kvmft_svm_exit();
-err_svm:
 	debugfs_remove_recursive(kvmft_debugfs);
 	destroy_workqueue(kvmft_wq);
 	return err;

@@ -89,46 +89,54 @@ static void kvmft_intercept_set(struct vmcb *vmcb, u32 bit, bool on)
 }
 
 /* May this vCPU be intercepted? Only the first of a VM, never nested. */
+static bool kvmft_svm_vcpu_eligible(struct kvm_vcpu *vcpu)
+{
+	return vcpu->vcpu_idx == 0 && !kvmft_guest_has_svm(vcpu);
+}
+
 bool kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
-	return vcpu->vcpu_idx == 0 && !kvmft_guest_has_svm(vcpu) &&
-	       kvmft_vmcb(vm, vcpu);
+	return kvmft_svm_vcpu_eligible(vcpu) && kvmft_vmcb(vm, vcpu);
+}
+
+/*
+ * The VMCB whose intercepts kvmft manages for @vcpu, or NULL for none;
+ * lowers *want for a vCPU that must not be intercepted. Never a nested
+ * guest's VMCB (vmcb02): nested guests are outside the contract.
+ */
+static struct vmcb *kvmft_svm_target(struct kvmft_vm *vm,
+				     struct kvm_vcpu *vcpu, bool *want)
+{
+	struct vmcb *vmcb;
+
+	if (!kvmft_svm_ready() || (vcpu->arch.hflags & HF_GUEST_MASK))
+		return NULL;
+	vmcb = kvmft_vmcb(vm, vcpu);
+	if (vmcb && *want && !kvmft_svm_vcpu_eligible(vcpu))
+		*want = false;
+	return vmcb;
 }
 
 bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				bool want)
 {
-	struct vmcb *vmcb;
+	struct vmcb *vmcb = kvmft_svm_target(vm, vcpu, &want);
 
-	if (!kvmft_svm_ready() || (vcpu->arch.hflags & HF_GUEST_MASK))
-		return true;
-	vmcb = kvmft_vmcb(vm, vcpu);
-	if (!vmcb)
-		return true;
-	if (want && !kvmft_svm_check_vcpu(vm, vcpu))
-		want = false;
-	return kvmft_intercept_test(vmcb, INTERCEPT_RDTSC) == want;
+	return !vmcb || kvmft_intercept_test(vmcb, INTERCEPT_RDTSC) == want;
 }
 
-/*
- * On the vCPU's thread or under its mutex. Never touches a nested guest's
- * VMCB (vmcb02): nested guests are outside the determinism contract.
- */
-bool kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+/* On the vCPU's thread or under its mutex. */
+void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			       bool want)
 {
-	struct vmcb *vmcb;
+	struct vmcb *vmcb = kvmft_svm_target(vm, vcpu, &want);
 
-	if (kvmft_svm_intercepts_match(vm, vcpu, want))
-		return true;
-	vmcb = kvmft_vmcb(vm, vcpu);
-	if (want && !kvmft_svm_check_vcpu(vm, vcpu))
-		want = false;
+	if (!vmcb || kvmft_intercept_test(vmcb, INTERCEPT_RDTSC) == want)
+		return;
 	kvmft_intercept_set(vmcb, INTERCEPT_RDTSC, want);
 	if (kvmft_guest_has_rdtscp(vcpu))
 		kvmft_intercept_set(vmcb, INTERCEPT_RDTSCP, want);
 	vmcb->control.clean &= ~BIT(KVMFT_VMCB_INTERCEPTS);
-	return true;
 }
 
 /*
@@ -155,14 +163,8 @@ static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 	bool rdtscp = exit_code == SVM_EXIT_RDTSCP ||
 		      kvmft_insn_is_rdtscp(vcpu);
 	u64 tsc, aux = 0;
-	struct kvmft_vm *vm;
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
 	int ret;
-
-	rcu_read_lock();
-	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
-	if (vm && !kref_get_unless_zero(&vm->ref))
-		vm = NULL;
-	rcu_read_unlock();
 
 	if (!vm) {
 		/* Detached between the hook and here: the VM reads the TSC. */
@@ -254,11 +256,6 @@ int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack)
 	}
 	kvmft_svm_dev = dev;
 	WRITE_ONCE(kvmft_svm_armed, true);
-	return 0;
-}
-
-int kvmft_svm_init(void)
-{
 	return 0;
 }
 

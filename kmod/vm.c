@@ -28,6 +28,19 @@ struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm)
 	return NULL;
 }
 
+/* The attached VM of @kvm with a reference taken, or NULL. */
+struct kvmft_vm *kvmft_vm_get_rcu(struct kvm *kvm)
+{
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(kvm);
+	if (vm && !kref_get_unless_zero(&vm->ref))
+		vm = NULL;
+	rcu_read_unlock();
+	return vm;
+}
+
 static void kvmft_vm_free_rcu(struct rcu_head *rcu)
 {
 	struct kvmft_vm *vm = container_of(rcu, struct kvmft_vm, rcu);
@@ -113,15 +126,11 @@ void kvmft_vm_change_async(struct kvmft_vm *vm)
 /* Called from the VM fd's release hook, in atomic context. */
 void kvmft_vm_released(struct kvm *kvm)
 {
-	struct kvmft_vm *vm;
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(kvm);
 
-	rcu_read_lock();
-	vm = kvmft_vm_lookup_rcu(kvm);
-	if (vm && !READ_ONCE(vm->detached) && kref_get_unless_zero(&vm->ref)) {
-		if (!queue_work(kvmft_wq, &vm->release_work))
-			kvmft_vm_put(vm);
-	}
-	rcu_read_unlock();
+	if (vm && (READ_ONCE(vm->detached) ||
+		   !queue_work(kvmft_wq, &vm->release_work)))
+		kvmft_vm_put(vm);
 }
 
 struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,

@@ -28,10 +28,8 @@ int detach_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			if (!ft_parse_u32(optarg, &id)) {
-				ft_msg("detach: bad VM id '%s'", optarg);
+			if (!ft_parse_vm_id("detach", optarg, &id))
 				return FT_EXIT_USAGE;
-			}
 			have_id = true;
 			break;
 		case 'h':

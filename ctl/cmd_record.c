@@ -184,10 +184,8 @@ int record_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			if (!ft_parse_u32(optarg, &id)) {
-				ft_msg("record: bad VM id '%s'", optarg);
+			if (!ft_parse_vm_id("record", optarg, &id))
 				return FT_EXIT_USAGE;
-			}
 			have_id = true;
 			break;
 		case 'o':

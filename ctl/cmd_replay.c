@@ -123,10 +123,8 @@ int replay_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			if (!ft_parse_u32(optarg, &id)) {
-				ft_msg("replay: bad VM id '%s'", optarg);
+			if (!ft_parse_vm_id("replay", optarg, &id))
 				return FT_EXIT_USAGE;
-			}
 			have_id = true;
 			break;
 		case 'i':

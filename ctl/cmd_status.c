@@ -155,10 +155,8 @@ int status_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			if (!ft_parse_u32(optarg, &id)) {
-				ft_msg("status: bad VM id '%s'", optarg);
+			if (!ft_parse_vm_id("status", optarg, &id))
 				return FT_EXIT_USAGE;
-			}
 			have_id = true;
 			break;
 		case 'j':

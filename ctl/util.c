@@ -91,6 +91,14 @@ bool ft_parse_u32(const char *s, uint32_t *v)
 	return true;
 }
 
+bool ft_parse_vm_id(const char *cmd, const char *s, uint32_t *id)
+{
+	if (ft_parse_u32(s, id))
+		return true;
+	ft_msg("%s: bad VM id '%s'", cmd, s);
+	return false;
+}
+
 bool ft_color(FILE *f)
 {
 	const char *term = getenv("TERM");

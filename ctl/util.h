@@ -55,6 +55,8 @@ int ft_log_open(const char *op, uint32_t vm, uint32_t flags);
 
 /* Strict decimal parse; false on junk or overflow. */
 bool ft_parse_u32(const char *s, uint32_t *v);
+/* --vm ID: ft_parse_u32(), saying "<cmd>: bad VM id" when it fails. */
+bool ft_parse_vm_id(const char *cmd, const char *s, uint32_t *id);
 
 /* True if colour escapes should go to f: a terminal, no NO_COLOR. */
 bool ft_color(FILE *f);

@@ -16,14 +16,6 @@
 
 #define EVENT_TIMEOUT_MS	60000	/* the lab is slow and its speed varies */
 
-#define REQUIRE_KVMFT_ADMIN()						\
-	do {								\
-		REQUIRE_KVM();						\
-		REQUIRE_KVMFT();					\
-		REQUIRE_CAP(CAP_NET_ADMIN);				\
-		REQUIRE_CAP(CAP_SYS_ADMIN);				\
-	} while (0)
-
 /* A VM with one vCPU and no guest: enough to attach to. */
 static struct kvm_vm *new_vm(void)
 {

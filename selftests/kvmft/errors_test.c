@@ -20,14 +20,6 @@
 
 #define NO_SUCH_VM	0xfffffff0U
 
-#define REQUIRE_KVMFT_ADMIN()						\
-	do {								\
-		REQUIRE_KVM();						\
-		REQUIRE_KVMFT();					\
-		REQUIRE_CAP(CAP_NET_ADMIN);				\
-		REQUIRE_CAP(CAP_SYS_ADMIN);				\
-	} while (0)
-
 /* What each test starts from: a netlink socket and a VM, not attached. */
 struct env {
 	struct kvmft_nl nl;

@@ -32,4 +32,13 @@
 			SKIP(return, "needs " #cap);			\
 	} while (0)
 
+/* kvmft loaded and the caller may attach VMs and open logs. */
+#define REQUIRE_KVMFT_ADMIN()						\
+	do {								\
+		REQUIRE_KVM();						\
+		REQUIRE_KVMFT();					\
+		REQUIRE_CAP(CAP_NET_ADMIN);				\
+		REQUIRE_CAP(CAP_SYS_ADMIN);				\
+	} while (0)
+
 #endif /* KVMFT_HARNESS_H */

@@ -34,7 +34,13 @@ check "status: ftctl status --json lists VM $id with QEMU's pid" \
 
 "$FTCTL" events --json --count 2 --timeout 60 >"$work/events.out" 2>&1 &
 ev=$!
-sleep 1
+# The EXISTS line comes after the subscription: from then on, nothing is missed.
+i=0
+until grep -q '"exists"' "$work/events.out" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 600 ] && break
+	sleep 0.1
+done
 kill $qpid
 wait $ev
 check "destroy-event: DESTROY event for VM $id after QEMU was killed" \

@@ -225,8 +225,13 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	       (unsigned long long)sum_c, (unsigned long long)exits_c,
 	       (unsigned long long)c.pio_ins);
 	EXPECT_NE(sum_a, sum_c);
-	/* Attached, every TSC read exits: at least one more exit each. */
-	EXPECT_LE((int64_t)n, (int64_t)exits_a - (int64_t)exits_c);
+	/*
+	 * Attached, every TSC read exits: about one more exit each. The other
+	 * exits vary by a few percent from run to run (host interrupts, how
+	 * KVM splits a rep INS), so the margin is half the TSC reads: a run
+	 * whose RDTSCs did not exit is still far below it.
+	 */
+	EXPECT_LE((int64_t)n / 2, (int64_t)exits_a - (int64_t)exits_c);
 	/*
 	 * Not attached, RDTSC does not exit: few exits besides the INs. (A
 	 * rep INS may take KVM more than one exit, so only for plain IN.)

@@ -171,12 +171,34 @@ static void half_record(int fd)
 	send_all(fd, buf, batch(buf, 1, 2) - 5);
 }
 
+/* Whether the parent (record_main) has its SIGINT handler in place yet. */
+static bool parent_catches_sigint(void)
+{
+	unsigned long long mask = 0;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)getppid());
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask & (1ULL << (SIGINT - 1));
+}
+
 static void two_then_sigint(int fd)
 {
 	unsigned char buf[1024];
+	int i;
 
 	send_all(fd, buf, batch(buf, 1, 2));
-	usleep(200000);
+	/* Before the handler, SIGINT would kill the whole test program. */
+	for (i = 0; i < 1000 && !parent_catches_sigint(); i++)
+		usleep(10000);
+	usleep(50000);		/* let it reach read(): either way must work */
 	kill(getppid(), SIGINT);
 	sleep(10);		/* the log stays open: only the signal ends it */
 }

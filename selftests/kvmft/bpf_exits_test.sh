@@ -115,7 +115,7 @@ start_exits() {
 
 # wait_attached NAME PID: until NAME's tracer says "tracing", or it dies.
 wait_attached() {
-	local tries=600
+	local tries=3000	# 300 s: three tracers load BPF at once on a slow guest
 	while [ "$tries" -gt 0 ]; do
 		tries=$((tries - 1))
 		grep -q "tracing" "$tmp/$1.err" && return 0

@@ -22,14 +22,18 @@ if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1; then
 	exit 0
 fi
 
-start_vm a --iters $iters --port $port --seed 1 --stats
+start_vm a --iters $iters --port $port --seed 1 --stats || give_up "VM A did not start"
 ida=$(attach_pid "$VM_PID")
+[ -n "$ida" ] || give_up "ftctl attach --pid $VM_PID (VM A) failed"
 "$FTCTL" record --vm "$ida" --out "$work/a.log" >"$work/rec.out" 2>&1 &
 rec=$!
-wait_role "$ida" primary || diag "VM A never became primary"
+if ! wait_role "$ida" primary; then
+	sed 's/^/# /' "$work/rec.out"
+	give_up "VM A never became primary"
+fi
 # C runs alongside A while A is attached and recording: another VM on the
 # host must see no interception.
-start_vm c --iters $iters --port $port --seed 2 --stats
+start_vm c --iters $iters --port $port --seed 2 --stats || give_up "VM C did not start"
 go_vm a
 go_vm c
 suma=$(wait_vm a)
@@ -38,11 +42,15 @@ recst=$?
 [ $recst = 0 ] || sed 's/^/# /' "$work/rec.out"
 check "record: ftctl record exited 0 and wrote A's log (checksum $suma)" test $recst = 0 -a -s "$work/a.log"
 
-start_vm b --iters $iters --port $port --seed 2 --stats
+start_vm b --iters $iters --port $port --seed 2 --stats || give_up "VM B did not start"
 idb=$(attach_pid "$VM_PID")
+[ -n "$idb" ] || give_up "ftctl attach --pid $VM_PID (VM B) failed"
 "$FTCTL" replay --vm "$idb" --in "$work/a.log" >"$work/rep.out" 2>&1 &
 rep=$!
-wait_role "$idb" backup || diag "VM B never became backup"
+if ! wait_role "$idb" backup; then
+	sed 's/^/# /' "$work/rep.out"
+	give_up "VM B never became backup"
+fi
 go_vm b
 sumb=$(wait_vm b)
 wait $rep

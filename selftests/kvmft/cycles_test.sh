@@ -20,7 +20,7 @@ check "modprobe-dkms: modprobe kvmft loads the DKMS module" \
 	sh -c "modprobe kvmft && grep -q . /sys/module/kvmft/refcnt"
 
 bad_cycle= bad_live= bad_ref=
-start_vm cyc --iters 1
+start_vm cyc --iters 1 || give_up "the test VM did not start"
 pid=$VM_PID
 n=1
 while [ $n -le $cycles ]; do
@@ -29,8 +29,8 @@ while [ $n -le $cycles ]; do
 	[ -n "$id" ] || { bad_cycle="$n: attach"; break; }
 	if [ $((n % 2)) = 1 ]; then
 		"$FTCTL" detach --vm "$id" >/dev/null || { bad_cycle="$n: detach"; break; }
-		live=$(cat /sys/kernel/debug/kvmft/live_objects)
-		[ "$live" = 0 ] || bad_live="$bad_live $n:$live"
+		wait_for 10 live_zero ||
+			bad_live="$bad_live $n:$(cat /sys/kernel/debug/kvmft/live_objects)"
 	fi
 	ref=$(cat /sys/module/kvmft/refcnt)
 	[ "$ref" = 0 ] || bad_ref="$bad_ref $n:$ref"

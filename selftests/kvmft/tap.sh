@@ -13,7 +13,7 @@ tap_failed=0
 work=$(mktemp -d /tmp/kvmft-test.XXXXXX)
 trap 'tap_cleanup' EXIT
 
-tap_plan() { echo "TAP version 13"; echo "1..$1"; }
+tap_plan() { tap_total=$1; echo "TAP version 13"; echo "1..$1"; }
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
 not_ok() {
 	tap_n=$((tap_n + 1))
@@ -33,12 +33,44 @@ check() {
 	fi
 }
 diag() { echo "# $*"; }
+# give_up WHY: a step the rest depend on failed; the remaining planned tests
+# fail with WHY instead of with confusing consequences of it.
+give_up() {
+	while [ $tap_n -lt "$tap_total" ]; do
+		not_ok "not run: $*"
+	done
+	exit 1
+}
 
 tap_cleanup() {
 	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$work"
 	exit $tap_failed
+}
+
+# wait_for SECS CMD...: run CMD every 0.1 s until it succeeds; fails once
+# SECS have passed. Caps are generous: the lab's speed varies a lot.
+wait_for() {
+	tries=$(($1 * 10))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		tries=$((tries - 1))
+		[ $tries -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# has_event FILE EVENT ID: `ftctl events --json` output in FILE has an EVENT
+# line for VM ID.
+has_event() {
+	grep "\"event\": *\"$2\"" "$1" | grep -q "\"id\": *$3[,}]"
+}
+
+# live_zero: the module's live-object count is back to zero. Objects go in
+# an RCU callback, so this may take a moment after a detach.
+live_zero() {
+	[ "$(cat /sys/kernel/debug/kvmft/live_objects 2>/dev/null)" = 0 ]
 }
 
 need_root_kvm() {
@@ -50,13 +82,13 @@ need_root_kvm() {
 start_vm() {
 	name=$1
 	shift
+	VM_PID=
 	"$CHECKSUM_VM" --wait-file "$work/$name.go" "$@" >"$work/$name.out" 2>&1 &
-	i=0
-	while ! grep -q '^ready pid=' "$work/$name.out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 600 ] && return 1
-		sleep 0.1
-	done
+	if ! wait_for 300 grep -q '^ready pid=' "$work/$name.out"; then
+		diag "checksum_vm $name never got ready:"
+		sed 's/^/# /' "$work/$name.out"
+		return 1
+	fi
 	VM_PID=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$work/$name.out")
 }
 go_vm() { touch "$work/$1.go"; }
@@ -82,11 +114,5 @@ attach_pid() {
 role_of() {
 	"$FTCTL" status --vm "$1" --json | grep -o '"role": *"[a-z]*"' | sed 's/.*"\([a-z]*\)"$/\1/'
 }
-wait_role() {
-	i=0
-	while [ "$(role_of "$1")" != "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt 300 ] && return 1
-		sleep 0.1
-	done
-}
+is_role() { [ "$(role_of "$1")" = "$2" ]; }
+wait_role() { wait_for 120 is_role "$1" "$2"; }

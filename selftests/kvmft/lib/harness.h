@@ -9,6 +9,10 @@
 #define KVMFT_HARNESS_H
 
 #include "kselftest_harness.h"
+
+/* Nested KVM under TCG in the lab is slow: 30 s is not enough to be sure. */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 180
 #include "nl.h"
 #include "vmm.h"
 

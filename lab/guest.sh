@@ -33,14 +33,15 @@ stdin=/dev/null
 read -r up _ </proc/uptime
 echo "lab: ${up}s: $*"
 # Not a plain pipe into tee: background processes CMD leaves behind would
-# hold it open and the run would hang. Give tee a moment to drain, then
-# stop them all (kill -1 spares only init, which is this script).
+# hold it open and the run would hang. Give tee up to 10 s to drain (it
+# ends at once unless such processes are left), then stop them all (kill -1
+# spares only init, which is this script).
 mkfifo /run/lab-console
 tee "$out/log" </run/lab-console &
 "$@" <$stdin >/run/lab-console 2>&1
 echo $? >"$out/status"
 i=0
-while kill -0 $! 2>/dev/null && [ $i -lt 10 ]; do
+while kill -0 $! 2>/dev/null && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

@@ -15,7 +15,7 @@ export KVER KDIR TOP
 PACKAGE_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 
 .PHONY: all module ctl bpf selftests deps check demo install dkms-install \
-	dkms-check unit lab-check clean bench help
+	dkms-check unit clean bench help
 
 all: module bpf ctl selftests
 
@@ -24,6 +24,7 @@ help:
 	@echo "make deps       install the Debian packages build, lab and tests need"
 	@echo "make check      run every test (unit, DKMS, lab); ends 'N passed, N failed'"
 	@echo "make demo       boot the lab and run the record/replay demonstration"
+	@echo "make bench      measure in the lab what kvmft costs a VM (ratios to no kvmft)"
 	@echo "make install    install ftd, ftctl, the ftd systemd unit and man pages"
 	@echo "make dkms-install  add, build and install the module with DKMS for KVER"
 	@echo "variables: KVER=$(KVER) KDIR=$(KDIR)"
@@ -55,6 +56,9 @@ check: deps
 
 demo: deps
 	$(TOP)/scripts/demo.sh
+
+bench: deps
+	$(TOP)/scripts/bench.sh
 
 install: ctl
 	$(MAKE) -C ctl install

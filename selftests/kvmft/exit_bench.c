@@ -20,7 +20,6 @@
  * in a test.
  */
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,32 +32,7 @@
 #include "vmm.h"
 
 #define BENCH_PORT	CSUM_DEFAULT_PORT
-#define WRITE_CHUNK	(64 * 1024)
-
-struct log_job {
-	pthread_t thread;
-	int fd;
-	struct rec_buf *rb;
-	int rc;
-};
-
-static void *log_reader(void *arg)
-{
-	struct log_job *j = arg;
-
-	j->rc = log_read_all(j->fd, j->rb);
-	return NULL;
-}
-
-static void *log_writer(void *arg)
-{
-	struct log_job *j = arg;
-
-	j->rc = log_write_all(j->fd, j->rb, WRITE_CHUNK);
-	close(j->fd);
-	j->fd = -1;
-	return NULL;
-}
+#define JOIN_TIMEOUT_S	300
 
 static uint64_t now_ns(void)
 {
@@ -111,7 +85,7 @@ static void bench_attached(struct kvmft_nl *nl, uint64_t iters, uint64_t seed)
 static void bench_record_replay(struct kvmft_nl *nl, uint64_t iters,
 				uint64_t seed)
 {
-	struct log_job rd = { 0 }, wr = { 0 };
+	struct log_job rd, wr;
 	struct rec_buf rb = { 0 };
 	struct csum_vm a, b;
 	uint64_t sum_a, sum_b;
@@ -119,24 +93,18 @@ static void bench_record_replay(struct kvmft_nl *nl, uint64_t iters,
 
 	csum_vm_create(&a, seed);
 	id = kvmft_attach(nl, a.vm->fd, getpid());
-	rd.fd = kvmft_log_open(id, KVMFT_LOG_READ);
-	rd.rb = &rb;
-	TEST_ASSERT(!pthread_create(&rd.thread, NULL, log_reader, &rd),
-		    "pthread_create");
+	log_job_read(&rd, kvmft_log_open(id, KVMFT_LOG_READ), &rb);
 	sum_a = run_timed("primary", &a, iters);
 	csum_vm_destroy(&a);	/* the reader sees EOF */
-	pthread_join(rd.thread, NULL);
+	TEST_ASSERT(!log_job_join(&rd, JOIN_TIMEOUT_S), "log reader stuck");
 	close(rd.fd);
 	TEST_ASSERT(!rd.rc, "reading the primary's log: %s", strerror(-rd.rc));
 
 	csum_vm_create(&b, ~seed);
 	id = kvmft_attach(nl, b.vm->fd, getpid());
-	wr.fd = kvmft_log_open(id, KVMFT_LOG_WRITE);
-	wr.rb = &rb;
-	TEST_ASSERT(!pthread_create(&wr.thread, NULL, log_writer, &wr),
-		    "pthread_create");
+	log_job_write(&wr, kvmft_log_open(id, KVMFT_LOG_WRITE), &rb);
 	sum_b = run_timed("backup", &b, iters);
-	pthread_join(wr.thread, NULL);
+	TEST_ASSERT(!log_job_join(&wr, JOIN_TIMEOUT_S), "log writer stuck");
 	TEST_ASSERT(!wr.rc, "writing the backup's log: %s", strerror(-wr.rc));
 	TEST_ASSERT(sum_a == sum_b, "replay diverged: 0x%llx != 0x%llx",
 		    (unsigned long long)sum_a, (unsigned long long)sum_b);

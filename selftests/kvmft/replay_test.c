@@ -16,7 +16,6 @@
  * iteration, and the checksum recomputed from the recorded values is A's.
  */
 #include <linux/capability.h>
-#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +26,6 @@
 
 #define EVENT_TIMEOUT_MS	60000
 #define JOIN_TIMEOUT_S		300	/* the lab is slow and its speed varies */
-#define WRITE_CHUNK		(64 * 1024)
 
 FIXTURE(replay) {};
 FIXTURE_VARIANT(replay) {
@@ -40,41 +38,6 @@ FIXTURE_TEARDOWN(replay) {}
 FIXTURE_VARIANT_ADD(replay, inl) { .flags = 0, .iters = 10000 };
 FIXTURE_VARIANT_ADD(replay, rdtscp) { .flags = CSUM_F_RDTSCP, .iters = 3000 };
 FIXTURE_VARIANT_ADD(replay, insl) { .flags = CSUM_F_INS, .iters = 3000 };
-
-struct log_job {
-	pthread_t thread;
-	int fd;
-	struct rec_buf *rb;
-	int rc;
-};
-
-static void *log_reader(void *arg)
-{
-	struct log_job *j = arg;
-
-	j->rc = log_read_all(j->fd, j->rb);
-	return NULL;
-}
-
-/* Writes the whole log, then closes it: the backup may go live after. */
-static void *log_writer(void *arg)
-{
-	struct log_job *j = arg;
-
-	j->rc = log_write_all(j->fd, j->rb, WRITE_CHUNK);
-	close(j->fd);
-	j->fd = -1;
-	return NULL;
-}
-
-static int job_join(struct log_job *j)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += JOIN_TIMEOUT_S;
-	return pthread_timedjoin_np(j->thread, NULL, &ts);
-}
 
 /* The checksum the guest must have computed from the values in @rb. */
 static int csum_from_log(const struct rec_buf *rb, uint64_t *sum)
@@ -136,7 +99,7 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	struct kvmft_nl nl, ev;
 	struct rec_buf rb = { 0 };
 	uint32_t id_a, id_b;
-	int r;
+	int r, fd_a, fd_b;
 
 	REQUIRE_KVM();
 	REQUIRE_KVMFT();
@@ -150,15 +113,14 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	/* A: record. */
 	csum_vm_create(&a, seed);
 	id_a = kvmft_attach(&nl, a.vm->fd, getpid());
-	rd.fd = kvmft_log_open(id_a, KVMFT_LOG_READ);
-	rd.rb = &rb;
+	fd_a = kvmft_log_open(id_a, KVMFT_LOG_READ);
 	kvmft_get_vm(&nl, id_a, &vm);
 	ASSERT_EQ(KVMFT_ROLE_PRIMARY, vm.role)
 		TH_LOG("role %s after LOG_OPEN(READ)", kvmft_role_str(vm.role));
 	r = kvmft_events_wait(&ev, id_a, KVMFT_EVENT_CHANGE, KVMFT_ROLE_PRIMARY,
 			      EVENT_TIMEOUT_MS, &vm);
 	EXPECT_EQ(0, r) TH_LOG("no CHANGE event to primary: %s", strerror(-r));
-	ASSERT_EQ(0, pthread_create(&rd.thread, NULL, log_reader, &rd));
+	log_job_read(&rd, fd_a, &rb);
 	sum_a = csum_vm_run(&a, n, port, flags);
 	exits_a = vcpu_stat_get(a.vcpu, "exits");
 	EXPECT_LE(n, stat_of(&nl, id_a, KVMFT_STAT_RDTSC));
@@ -167,10 +129,10 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	r = kvmft_events_wait(&ev, id_a, KVMFT_EVENT_DESTROY, -1,
 			      EVENT_TIMEOUT_MS, &vm);
 	EXPECT_EQ(0, r) TH_LOG("no DESTROY event for VM A: %s", strerror(-r));
-	ASSERT_EQ(0, job_join(&rd))
+	ASSERT_EQ(0, log_job_join(&rd, JOIN_TIMEOUT_S))
 		TH_LOG("log reader did not see EOF %d s after VM A was closed",
 		       JOIN_TIMEOUT_S);
-	close(rd.fd);
+	close(fd_a);
 	ASSERT_EQ(0, rd.rc) TH_LOG("reading A's log: %s after %llu records",
 				   strerror(-rd.rc),
 				   (unsigned long long)rb.nrec);
@@ -192,17 +154,16 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	/* B: replay, with other random input that must be overridden. */
 	csum_vm_create(&b, ~seed);
 	id_b = kvmft_attach(&nl, b.vm->fd, getpid());
-	wr.fd = kvmft_log_open(id_b, KVMFT_LOG_WRITE);
-	wr.rb = &rb;
+	fd_b = kvmft_log_open(id_b, KVMFT_LOG_WRITE);
 	kvmft_get_vm(&nl, id_b, &vm);
 	ASSERT_EQ(KVMFT_ROLE_BACKUP, vm.role)
 		TH_LOG("role %s after LOG_OPEN(WRITE)", kvmft_role_str(vm.role));
 	r = kvmft_events_wait(&ev, id_b, KVMFT_EVENT_CHANGE, KVMFT_ROLE_BACKUP,
 			      EVENT_TIMEOUT_MS, &vm);
 	EXPECT_EQ(0, r) TH_LOG("no CHANGE event to backup: %s", strerror(-r));
-	ASSERT_EQ(0, pthread_create(&wr.thread, NULL, log_writer, &wr));
+	log_job_write(&wr, fd_b, &rb);
 	sum_b = csum_vm_run(&b, n, port, flags);
-	ASSERT_EQ(0, job_join(&wr)) TH_LOG("log writer stuck");
+	ASSERT_EQ(0, log_job_join(&wr, JOIN_TIMEOUT_S)) TH_LOG("log writer stuck");
 	EXPECT_EQ(0, wr.rc) TH_LOG("writing B's log: %s", strerror(-wr.rc));
 	EXPECT_EQ(sum_a, sum_b) TH_LOG("replay diverged: A 0x%016llx, B 0x%016llx",
 				       (unsigned long long)sum_a,

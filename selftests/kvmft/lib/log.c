@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -205,4 +206,51 @@ const void *rec_buf_at(const struct rec_buf *rb, uint64_t i)
 		off += sizeof(h) + h.len;
 	}
 	return NULL;
+}
+
+static void *log_reader(void *arg)
+{
+	struct log_job *j = arg;
+
+	j->rc = log_read_all(j->fd, j->rb);
+	return NULL;
+}
+
+static void *log_writer(void *arg)
+{
+	struct log_job *j = arg;
+
+	j->rc = log_write_all(j->fd, j->rb, LOG_WRITE_CHUNK);
+	close(j->fd);
+	j->fd = -1;
+	return NULL;
+}
+
+static void log_job_start(struct log_job *j, int fd, struct rec_buf *rb,
+			  void *(*fn)(void *))
+{
+	int err;
+
+	*j = (struct log_job){ .fd = fd, .rb = rb };
+	err = pthread_create(&j->thread, NULL, fn, j);
+	TEST_ASSERT(!err, "pthread_create: %s", strerror(err));
+}
+
+void log_job_read(struct log_job *j, int fd, struct rec_buf *rb)
+{
+	log_job_start(j, fd, rb, log_reader);
+}
+
+void log_job_write(struct log_job *j, int fd, struct rec_buf *rb)
+{
+	log_job_start(j, fd, rb, log_writer);
+}
+
+int log_job_join(struct log_job *j, int timeout_s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_s;
+	return pthread_timedjoin_np(j->thread, NULL, &ts);
 }

@@ -7,6 +7,7 @@
 #ifndef KVMFT_LOG_H
 #define KVMFT_LOG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvmft.h>
@@ -52,5 +53,24 @@ int log_write_all(int fd, const struct rec_buf *rb, size_t chunk);
  * are packed back to back, so it may be unaligned: memcpy() it out.
  */
 const void *rec_buf_at(const struct rec_buf *rb, uint64_t i);
+
+/*
+ * log_read_all() or log_write_all() on a thread of its own, while the VM
+ * runs on the caller's. A reader leaves @fd open; a writer closes it once
+ * everything is written, so that the backup may go live.
+ */
+struct log_job {
+	pthread_t thread;
+	int fd;
+	struct rec_buf *rb;
+	int rc;			/* 0 or -errno, once joined */
+};
+
+#define LOG_WRITE_CHUNK	(64 * 1024)
+
+void log_job_read(struct log_job *j, int fd, struct rec_buf *rb);
+void log_job_write(struct log_job *j, int fd, struct rec_buf *rb);
+/* Join, waiting at most @timeout_s seconds: 0 or an errno (ETIMEDOUT). */
+int log_job_join(struct log_job *j, int timeout_s);
 
 #endif /* KVMFT_LOG_H */

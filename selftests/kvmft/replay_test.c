@@ -14,6 +14,9 @@
  *
  * The log is checked on its own too: sequence, CRCs, one TSC record per
  * iteration, and the checksum recomputed from the recorded values is A's.
+ *
+ * divergence: hand-made logs that do not match the guest make the backup
+ * go live at the first record that does not match, which is never applied.
  */
 #include <linux/capability.h>
 #include <string.h>
@@ -202,6 +205,71 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	csum_vm_destroy(&c);
 
 	rec_buf_free(&rb);
+	kvmft_nl_close(&ev);
+	kvmft_nl_close(&nl);
+}
+
+/*
+ * Run a fresh backup VM on the hand-made log @log: it must take the
+ * @replayed records that match, then go live at the first that does not
+ * (role none, one divergence, a CHANGE event) and run on with live values;
+ * its log then refuses record @nrec + 1 with EPIPE.
+ */
+static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
+		    struct kvmft_nl *ev, const uint8_t *log, size_t len,
+		    uint64_t nrec, uint64_t replayed)
+{
+	struct kvmft_vm_info vm;
+	uint8_t next[64];
+	struct csum_vm b;
+	uint32_t id;
+	int fd, r;
+
+	csum_vm_create(&b, csum_random_seed());
+	id = kvmft_attach(nl, b.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE);
+	ASSERT_EQ((ssize_t)len, write(fd, log, len))
+		TH_LOG("the log is well formed, so it must be taken: %s",
+		       strerror(errno));
+	csum_vm_run(&b, 20, CSUM_DEFAULT_PORT, 0);
+	r = kvmft_events_wait(ev, id, KVMFT_EVENT_CHANGE, KVMFT_ROLE_NONE,
+			      EVENT_TIMEOUT_MS, &vm);
+	EXPECT_EQ(0, r) TH_LOG("no CHANGE event to role none: %s", strerror(-r));
+	kvmft_get_vm(nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
+	EXPECT_EQ(1U, vm.stats[KVMFT_STAT_DIVERGENCES]);
+	EXPECT_EQ(replayed, vm.stats[KVMFT_STAT_REPLAYED]);
+	len = kvmft_rec_build_tsc(next, nrec + 1, KVMFT_REC_RDTSC, 1, 0);
+	EXPECT_EQ(-1, write(fd, next, len));
+	EXPECT_EQ(EPIPE, errno) TH_LOG("write after go-live: %s", strerror(errno));
+	close(fd);
+	csum_vm_destroy(&b);
+}
+
+/*
+ * Logs that do not match the guest (which reads the TSC, then inl from
+ * CSUM_DEFAULT_PORT): a PIO record where a TSC read comes, and an IN from
+ * another port. The record that does not match is never applied.
+ */
+TEST(divergence)
+{
+	const uint32_t val = 0x12345678;
+	struct kvmft_nl nl, ev;
+	uint8_t log[256];
+	size_t len;
+
+	REQUIRE_KVMFT_ADMIN();
+	kvmft_nl_open(&nl);
+	kvmft_events_open(&ev);
+
+	len = kvmft_rec_build_pio(log, 1, CSUM_DEFAULT_PORT, 4, 1, &val);
+	diverge(_metadata, &nl, &ev, log, len, 1, 0);
+
+	len = kvmft_rec_build_tsc(log, 1, KVMFT_REC_RDTSC, 42, 0);
+	len += kvmft_rec_build_pio(log + len, 2, CSUM_DEFAULT_PORT + 1, 4, 1,
+				   &val);
+	diverge(_metadata, &nl, &ev, log, len, 2, 1);
+
 	kvmft_nl_close(&ev);
 	kvmft_nl_close(&nl);
 }

@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel's own KVM selftests (built from Debian's linux-source by
+# selftests/kvm-selftests.sh) must behave the same on a host where kvmft is
+# loaded and recording another VM: kvmft touches only the VMs attached to
+# it.
+#
+#   pass 1: kvmft not loaded                      -> each test's baseline
+#   pass 2: kvmft loaded, a checksum_vm attached and primary (ftctl record
+#           running), so every hook is armed       -> each test again
+#
+# A test that passes in pass 1 must pass in pass 2. One that fails or skips
+# without kvmft too (the lab is nested KVM under TCG, where a few do) is a
+# SKIP that gives its baseline result.
+. "$(dirname "$0")/tap.sh"
+bin=$top/build/kvm-selftests/bin
+tests=$(ls "$bin" 2>/dev/null | grep -v '^\.')
+
+if [ -z "$tests" ]; then
+	tap_plan 1
+	skip "kvm-selftests" "not built: $bin is empty (make selftests)"
+	exit 0
+fi
+# shellcheck disable=SC2086
+set -- $tests
+tap_plan $(($# + 2))
+if ! need_root_kvm || ! modinfo kvmft >/dev/null 2>&1; then
+	for t in "$@" armed-throughout only-attached; do
+		skip "$t" "needs root, /dev/kvm and the kvmft module installed"
+	done
+	exit 0
+fi
+
+# run PASS: every test, its exit status into $work/PASS.TEST.rc
+run() {
+	for t in $tests; do
+		(cd "$work" && timeout -k 10 300 "$bin/$t" >"$work/$1.$t.out" 2>&1)
+		echo $? >"$work/$1.$t.rc"
+	done
+}
+last_line() { grep -v '^[[:space:]]*$' "$work/$1.$2.out" | tail -n 1; }
+
+rmmod kvmft 2>/dev/null
+[ -d /sys/module/kvmft ] && give_up "kvmft is loaded and cannot be unloaded"
+diag "pass 1: kvmft not loaded"
+run base
+
+modprobe kvmft || give_up "modprobe kvmft failed"
+start_vm arm --iters 1 || give_up "the recording VM did not start"
+id=$(attach_pid "$VM_PID")
+[ -n "$id" ] || give_up "ftctl attach --pid $VM_PID failed"
+"$FTCTL" record --vm "$id" --out "$work/arm.log" >"$work/rec.out" 2>&1 &
+wait_role "$id" primary || give_up "VM $id never became primary"
+diag "pass 2: kvmft loaded, VM $id attached and primary"
+run armed
+
+for t in $tests; do
+	base=$(cat "$work/base.$t.rc") armed=$(cat "$work/armed.$t.rc")
+	case $base in
+	0)
+		if [ "$armed" = 0 ]; then
+			ok "$t: passes with kvmft armed, as without it"
+		else
+			not_ok "$t: passes without kvmft, exit $armed with it armed"
+			tail -n 20 "$work/armed.$t.out" | sed 's/^/# /'
+		fi ;;
+	4) skip "$t" "skips without kvmft too: $(last_line base "$t")" ;;
+	*) skip "$t" "fails without kvmft too in the lab (exit $base): $(last_line base "$t")" ;;
+	esac
+done
+check "armed-throughout: VM $id stayed primary while they ran" is_role "$id" primary
+check "only-attached: kvmft lists one VM, the one attached" \
+	sh -c "test \"\$('$FTCTL' status --json | jq '.vms | length')\" = 1"
+go_vm arm
+wait_vm arm >/dev/null

@@ -22,7 +22,7 @@ all: module bpf ctl selftests
 help:
 	@echo "make            build kvmft.ko, ftd, ftctl, BPF objects, selftests"
 	@echo "make deps       install the Debian packages build, lab and tests need"
-	@echo "make check      run every test (unit, DKMS, lab); ends 'N passed, N failed'"
+	@echo "make check      run every test (unit, DKMS, lab); ends 'N passed, N failed, N skipped'"
 	@echo "make demo       boot the lab and run the record/replay demonstration"
 	@echo "make bench      measure in the lab what kvmft costs a VM (ratios to no kvmft)"
 	@echo "make install    install ftd, ftctl, the ftd systemd unit and man pages"

@@ -37,23 +37,37 @@ if grep -q '^not ok' "$out/build.tap"; then
 	scripts/tap-summary.sh "$out"/*.tap
 	exit 1
 fi
-# Compiler and kbuild diagnostics only, not make's own (clock skew, jobserver).
-grep -E '^[^ :]+:[0-9]+(:[0-9]+)?: warning:|^WARNING:' "$out/build.log" && {
-	echo "not ok 1 - build: warning free" >"$out/build-warn.tap"
+# Diagnostics with a file and line (compiler, kbuild, makefiles) and those
+# of the compiler drivers and the linker; not make's clock-skew or
+# jobserver notes, which say nothing about the code.
+if grep -E '^[^ :]+:[0-9]+(:[0-9]+)?: warning:|^WARNING:|^(cc1|clang|[^ ]*ld(\.[a-z]+)?): warning:' \
+	"$out/build.log" >"$out/build-warn.log"; then
+	{ echo "not ok 1 - build: warning free"; sed 's/^/# /' "$out/build-warn.log"; } >"$out/build-warn.tap"
 	cat "$out/build-warn.tap"
+fi
+
+# A step that exited non-zero without a "not ok" of its own still fails.
+step_status() {
+	[ "$3" = 0 ] && return
+	grep -q '^not ok' "$out/$2.tap" && return
+	echo "not ok 1 - $1: exited with status $3" | tee -a "$out/$2.tap"
 }
 
 say "checkpatch"
 scripts/checkpatch.sh | tee "$out/checkpatch.tap"
+step_status checkpatch checkpatch "${PIPESTATUS[0]}"
 
 say "unit tests (ctl, ASan/UBSan)"
 make -s -C ctl test 2>&1 | tee "$out/unit.tap"
+step_status "unit tests" unit "${PIPESTATUS[0]}"
 
 say "DKMS"
 scripts/dkms.sh --tap | tee "$out/dkms.tap"
+step_status DKMS dkms "${PIPESTATUS[0]}"
 
 say "lab self-tests"
 lab/tests/lab_test.sh 2>&1 | tee "$out/lab-self.tap"
+step_status "lab self-tests" lab-self "${PIPESTATUS[0]}"
 
 say "selftests in the lab"
 # The selftests take about 5 minutes; the limit is for a hung guest only.

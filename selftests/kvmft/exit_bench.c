@@ -15,9 +15,9 @@
  *	primary    VM attached and recording (a thread drains the log)
  *	backup     VM replaying the primary's log (a thread feeds it)
  *
- * scripts/bench.sh runs it in the lab, alternating with and without the
- * module, and prints the ratios (`make bench`). Timing lives here, never
- * in a test.
+ * scripts/bench-guest.sh runs it in the lab, alternating with and without
+ * the module, and prints medians and ratios; `make bench` boots the lab
+ * for it. Timing lives here, never in a test.
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -22,13 +22,16 @@ qemu-system-x86_64 -enable-kvm -machine pc -cpu host -m 64 -nodefaults \
 qpid=$!
 # Stock QEMU loads ~100 libraries over 9p in a TCG guest: give it time.
 has_vm_fd() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q 'anon_inode:kvm-vm'; }
-if ! wait_for 300 has_vm_fd $qpid; then
+vm_fd_or_gone() { has_vm_fd "$1" || ! kill -0 "$1" 2>/dev/null; }
+wait_for 300 vm_fd_or_gone $qpid
+if ! has_vm_fd $qpid; then
 	diag "QEMU (pid $qpid) did not create its VM within 300 s:"
 	sed 's/^/# /' "$work/qemu.out"
 fi
 
 id=$(attach_pid $qpid)
 check "attach: ftctl attach --pid $qpid gave VM id '$id'" test -n "$id"
+[ -n "$id" ] || give_up "no VM attached"
 check "status: ftctl status --json lists VM $id with QEMU's pid" \
 	sh -c "'$FTCTL' status --json | grep -q '\"pid\": *$qpid'"
 

@@ -43,20 +43,21 @@ give_up() {
 }
 
 tap_cleanup() {
-	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	# Not $(jobs -p): dash runs that in a subshell, which has no jobs.
+	jobs -p >"$work/jobs"
+	for p in $(cat "$work/jobs"); do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$work"
 	exit $tap_failed
 }
 
 # wait_for SECS CMD...: run CMD every 0.1 s until it succeeds; fails once
-# SECS have passed. Caps are generous: the lab's speed varies a lot.
+# SECS seconds have passed. Caps are generous: the lab's speed varies a lot.
 wait_for() {
-	tries=$(($1 * 10))
+	wait_end=$(($(date +%s) + $1))
 	shift
 	until "$@" >/dev/null 2>&1; do
-		tries=$((tries - 1))
-		[ $tries -gt 0 ] || return 1
+		[ "$(date +%s)" -lt $wait_end ] || return 1
 		sleep 0.1
 	done
 }
@@ -77,6 +78,8 @@ need_root_kvm() {
 	[ "$(id -u)" = 0 ] && [ -c /dev/kvm ]
 }
 
+ready_or_gone() { grep -q '^ready pid=' "$1" 2>/dev/null || ! kill -0 "$2" 2>/dev/null; }
+
 # start_vm NAME ARGS...: run checksum_vm in the background, waiting for a
 # go-file; sets VM_PID. The guest starts once go_vm NAME is called.
 start_vm() {
@@ -84,7 +87,8 @@ start_vm() {
 	shift
 	VM_PID=
 	"$CHECKSUM_VM" --wait-file "$work/$name.go" "$@" >"$work/$name.out" 2>&1 &
-	if ! wait_for 300 grep -q '^ready pid=' "$work/$name.out"; then
+	wait_for 300 ready_or_gone "$work/$name.out" $!
+	if ! grep -q '^ready pid=' "$work/$name.out"; then
 		diag "checksum_vm $name never got ready:"
 		sed 's/^/# /' "$work/$name.out"
 		return 1

@@ -18,6 +18,7 @@ start_vm k --iters 1 || give_up "the test VM did not start"
 pid=$VM_PID
 id=$(attach_pid "$pid")
 check "attach: ftctl attach --pid $pid gave VM id '$id'" test -n "$id"
+[ -n "$id" ] || give_up "no VM attached"
 check "status: ftctl status --json lists VM '$id' with role none and pid $pid" \
 	sh -c "'$FTCTL' status --vm '$id' --json | grep -q '\"pid\": *$pid' &&
 		'$FTCTL' status --vm '$id' --json | grep -q '\"role\": *\"none\"'"

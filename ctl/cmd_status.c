@@ -82,13 +82,25 @@ static int fill_header(struct row *r)
 	return c;
 }
 
-static const char *cell_color(const struct ftvm *vm, int col, int ncols)
+/* The table column of a statistic: after the 4 fixed ones, named ones only. */
+static int stat_col(unsigned int stat)
+{
+	int c = 4;
+
+	for (unsigned int s = 0; s < stat; s++)
+		if (ftvm_stat_name(s))
+			c++;
+	return c;
+}
+
+static const char *cell_color(const struct ftvm *vm, int col)
 {
 	if (col == 1 && vm->role == KVMFT_ROLE_PRIMARY)
 		return COLOR_GREEN;
 	if (col == 1 && vm->role == KVMFT_ROLE_BACKUP)
 		return COLOR_CYAN;
-	if (col == ncols - 1 && vm->stats[KVMFT_STAT_DIVERGENCES])
+	if (col == stat_col(KVMFT_STAT_DIVERGENCES) &&
+	    vm->stats[KVMFT_STAT_DIVERGENCES])
 		return COLOR_RED COLOR_BOLD;
 	return NULL;
 }
@@ -112,7 +124,7 @@ static void print_table(const struct vms *vms, bool color)
 				width[c] = strlen(rows[i].cell[c]);
 	for (size_t i = 0; i <= vms->n; i++) {
 		for (int c = 0; c < ncols; c++) {
-			col = i && color ? cell_color(&vms->v[i - 1], c, ncols)
+			col = i && color ? cell_color(&vms->v[i - 1], c)
 					 : NULL;
 			printf("%s%-*s%s%s", col ? col : "",
 			       c == ncols - 1 ? 0 : width[c], rows[i].cell[c],

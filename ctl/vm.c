@@ -101,6 +101,7 @@ const char *ftvm_stat_name(unsigned int stat)
 		[KVMFT_STAT_RECORDED] = "recorded",
 		[KVMFT_STAT_REPLAYED] = "replayed",
 		[KVMFT_STAT_DIVERGENCES] = "divergences",
+		[KVMFT_STAT_LOG_WAITS] = "log_waits",
 	};
 
 	return stat < ARRAY_SIZE(names) ? names[stat] : NULL;

@@ -38,8 +38,9 @@ static int kvmft_put_stats(struct sk_buff *skb, struct kvmft_vm *vm)
 
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = KVMFT_STAT_RUNS; i <= KVMFT_STAT_DIVERGENCES; i++)
-		if (nla_put_u64_64bit(skb, i, atomic64_read(&vm->stats[i]),
+	for (i = KVMFT_STAT_RUNS; i <= KVMFT_STAT_MAX; i++)
+		if (i != KVMFT_STAT_PAD &&
+		    nla_put_u64_64bit(skb, i, atomic64_read(&vm->stats[i]),
 				      KVMFT_STAT_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);

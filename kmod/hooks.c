@@ -196,6 +196,7 @@ static int kvmft_run_wait(struct kvm_vcpu *vcpu)
 	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
 
 	if (vm) {
+		kvmft_stat_inc(vm, KVMFT_STAT_LOG_WAITS);
 		wait_event_interruptible_timeout(vm->log.wq,
 						 kvmft_log_ready(vm), HZ);
 		kvmft_vm_put(vm);

@@ -23,7 +23,11 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/kvmft.h>
 
-#define KVMFT_LOG_BYTES		SZ_1M
+#define KVMFT_LOG_KB_DEFAULT	1024
+#define KVMFT_LOG_KB_MIN	64
+#define KVMFT_LOG_KB_MAX	65536
+
+extern unsigned int kvmft_log_kb;	/* module parameter log_kb */
 
 /* Objects the module owns; all must be gone after detach/unload. */
 extern atomic64_t kvmft_live_objects;

@@ -13,12 +13,15 @@
 
 int kvmft_log_init(struct kvmft_log *log)
 {
+	/* A power of two in range: kvmft_log_kb_set() let nothing else in. */
+	size_t bytes = (size_t)READ_ONCE(kvmft_log_kb) * SZ_1K;
+
 	spin_lock_init(&log->lock);
 	init_waitqueue_head(&log->wq);
-	log->buf = vmalloc(KVMFT_LOG_BYTES);
+	log->buf = vmalloc(bytes);
 	if (!log->buf)
 		return -ENOMEM;
-	if (kfifo_init(&log->fifo, log->buf, KVMFT_LOG_BYTES)) {
+	if (kfifo_init(&log->fifo, log->buf, bytes)) {
 		vfree(log->buf);
 		return -EINVAL;
 	}

@@ -85,12 +85,13 @@ static void vm_object(void)
 
 	vm.stats[KVMFT_STAT_RUNS] = 10;
 	vm.stats[KVMFT_STAT_DIVERGENCES] = 1;
+	vm.stats[KVMFT_STAT_LOG_WAITS] = 5;
 	json_init(&j, f);
 	ftvm_json(&j, NULL, &vm, true);
 	fclose(f);
 	ok(!strcmp(buf, "{\"event\":\"change\",\"id\":3,\"role\":\"primary\",\"pid\":1234,"
 		   "\"vcpus\":1,\"seq\":42,\"stats\":{\"runs\":10,\"pio_in\":0,\"rdtsc\":0,"
-		   "\"recorded\":0,\"replayed\":0,\"divergences\":1}}\n"),
+		   "\"recorded\":0,\"replayed\":0,\"divergences\":1,\"log_waits\":5}}\n"),
 	   "VM object as JSON");
 	tap_diag("%s", buf);
 
@@ -98,7 +99,8 @@ static void vm_object(void)
 	ftvm_line(f, &vm, false);
 	fclose(f);
 	ok(!strcmp(buf, "change vm:3 seq:42 role:primary pid:1234 vcpus:1 runs:10 pio_in:0 "
-		   "rdtsc:0 recorded:0 replayed:0 divergences:1\n"), "VM event as a line");
+		   "rdtsc:0 recorded:0 replayed:0 divergences:1 log_waits:5\n"),
+	   "VM event as a line");
 	tap_diag("%s", buf);
 
 	vm.role = 9;

@@ -18,7 +18,10 @@
  * divergence: hand-made logs that do not match the guest make the backup
  * go live at the first record that does not match, which is never applied.
  */
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -271,6 +274,154 @@ TEST(divergence)
 	diverge(_metadata, &nl, &ev, log, len, 2, 1);
 
 	kvmft_nl_close(&ev);
+	kvmft_nl_close(&nl);
+}
+
+#define LOG_KB_PARAM	"/sys/module/kvmft/parameters/log_kb"
+
+/* Write @val to kvmft's log_kb parameter: 0 or -errno. */
+static int log_kb_write(const char *val)
+{
+	int fd = open(LOG_KB_PARAM, O_WRONLY), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static long log_kb_read(void)
+{
+	char buf[32] = "";
+	int fd = open(LOG_KB_PARAM, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
+}
+
+/* Wait until VM @id's @stat is non-zero; returns it (0: timed out). */
+static uint64_t stat_wait(struct kvmft_nl *nl, uint32_t id, int stat)
+{
+	time_t end = time(NULL) + EVENT_TIMEOUT_MS / 1000;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	uint64_t v;
+
+	while (!(v = stat_of(nl, id, stat)) && time(NULL) < end)
+		nanosleep(&ts, NULL);
+	return v;
+}
+
+struct vm_job {
+	pthread_t thread;
+	struct csum_vm *cv;
+	uint64_t iters;
+	uint64_t sum;
+};
+
+static void *vm_runner(void *arg)
+{
+	struct vm_job *j = arg;
+
+	j->sum = csum_vm_run(j->cv, j->iters, CSUM_DEFAULT_PORT, 0);
+	return NULL;
+}
+
+FIXTURE(small_log) {
+	long saved_kb;
+};
+
+FIXTURE_SETUP(small_log)
+{
+	self->saved_kb = log_kb_read();
+}
+
+FIXTURE_TEARDOWN(small_log)
+{
+	char buf[32];
+
+	if (self->saved_kb > 0) {
+		snprintf(buf, sizeof(buf), "%ld", self->saved_kb);
+		log_kb_write(buf);
+	}
+}
+
+/*
+ * The smallest log (log_kb=64): a primary whose log is full and a backup
+ * whose log is empty wait (LOG_WAITS), and nothing is lost: the reader
+ * starts only once A's vCPU waits, the writer only once B's does, and B
+ * still computes A's checksum from every record. Bad log_kb values are
+ * refused and change nothing.
+ */
+TEST_F_TIMEOUT(small_log, waits, 900)
+{
+	const uint64_t n = 5000;	/* ~400 KiB of records */
+	struct vm_job ja = { .iters = n }, jb = { .iters = n };
+	struct log_job rd, wr;
+	struct rec_buf rb = { 0 };
+	struct csum_vm a, b;
+	struct kvmft_nl nl;
+	uint64_t sum_log, waits, waits_a;
+	uint32_t id;
+	int fd;
+
+	REQUIRE_KVMFT_ADMIN();
+	ASSERT_LT(0, self->saved_kb) TH_LOG("%s: %s", LOG_KB_PARAM,
+					    strerror(-self->saved_kb));
+	EXPECT_EQ(-EINVAL, log_kb_write("100")) TH_LOG("not a power of two");
+	EXPECT_EQ(-EINVAL, log_kb_write("32")) TH_LOG("below 64");
+	EXPECT_EQ(-EINVAL, log_kb_write("131072")) TH_LOG("above 65536");
+	EXPECT_EQ(-EINVAL, log_kb_write("64k")) TH_LOG("not a number");
+	EXPECT_EQ(self->saved_kb, log_kb_read()) TH_LOG("a refused value stuck");
+	ASSERT_EQ(0, log_kb_write("64"));
+	kvmft_nl_open(&nl);
+
+	/* A: record, but read nothing until its vCPU waits for room. */
+	csum_vm_create(&a, csum_random_seed());
+	id = kvmft_attach(&nl, a.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_READ);
+	ja.cv = &a;
+	ASSERT_EQ(0, pthread_create(&ja.thread, NULL, vm_runner, &ja));
+	waits = stat_wait(&nl, id, KVMFT_STAT_LOG_WAITS);
+	EXPECT_LT(0U, waits) TH_LOG("A's vCPU never waited for a full log");
+	EXPECT_GT(n, stat_of(&nl, id, KVMFT_STAT_RDTSC))
+		TH_LOG("A ran on past a full log");
+	log_job_read(&rd, fd, &rb);
+	pthread_join(ja.thread, NULL);
+	waits_a = stat_of(&nl, id, KVMFT_STAT_LOG_WAITS);
+	csum_vm_destroy(&a);
+	ASSERT_EQ(0, log_job_join(&rd, JOIN_TIMEOUT_S)) TH_LOG("reader stuck");
+	close(fd);
+	ASSERT_EQ(0, rd.rc) TH_LOG("reading A's log: %s", strerror(-rd.rc));
+	EXPECT_EQ(2 * n, rb.nrec) TH_LOG("records lost or added");
+	ASSERT_EQ(0, csum_from_log(&rb, &sum_log));
+	EXPECT_EQ(ja.sum, sum_log) TH_LOG("the log does not hold what A read");
+
+	/* B: replay, but write nothing until its vCPU waits for a record. */
+	csum_vm_create(&b, csum_random_seed());
+	id = kvmft_attach(&nl, b.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE);
+	jb.cv = &b;
+	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, vm_runner, &jb));
+	waits = stat_wait(&nl, id, KVMFT_STAT_LOG_WAITS);
+	EXPECT_LT(0U, waits) TH_LOG("B's vCPU never waited for an empty log");
+	log_job_write(&wr, fd, &rb);	/* blocks whenever the log is full */
+	pthread_join(jb.thread, NULL);
+	ASSERT_EQ(0, log_job_join(&wr, JOIN_TIMEOUT_S)) TH_LOG("writer stuck");
+	EXPECT_EQ(0, wr.rc) TH_LOG("writing B's log: %s", strerror(-wr.rc));
+	EXPECT_EQ(ja.sum, jb.sum) TH_LOG("replay through a small log diverged");
+	TH_LOG("%llu records through a 64 KiB log; A waited %llu times, B %llu",
+	       (unsigned long long)rb.nrec, (unsigned long long)waits_a,
+	       (unsigned long long)stat_of(&nl, id, KVMFT_STAT_LOG_WAITS));
+	EXPECT_EQ(rb.nrec, stat_of(&nl, id, KVMFT_STAT_REPLAYED));
+	EXPECT_EQ(0U, stat_of(&nl, id, KVMFT_STAT_DIVERGENCES));
+	csum_vm_destroy(&b);
+	rec_buf_free(&rb);
 	kvmft_nl_close(&nl);
 }
 

@@ -81,7 +81,10 @@
  *           VM must have exactly one vCPU whose CPUID has no SVM, the host
  *           kvm_amd, and kvm_amd's layout must match the module's build).
  *   LOG_OPEN returns once the vCPU intercepts RDTSC, so the log starts at
- *   a defined point.
+ *   a defined point. The log holds kvmft's log_kb module parameter of
+ *   KiB (default 1024) of records, fixed when the VM is attached; every
+ *   KVM_RUN that waited for it (full for a primary, empty for a backup)
+ *   counts in KVMFT_STAT_LOG_WAITS.
  *   read() needs a buffer of at least KVMFT_REC_MAX_LEN (else EINVAL) and
  *   may return several records; write() takes several and returns a
  *   partial count on error, EPIPE once the VM is gone or no longer a
@@ -157,6 +160,7 @@ enum kvmft_stat {
 	KVMFT_STAT_REPLAYED,	/* records injected from the log */
 	KVMFT_STAT_DIVERGENCES,	/* log record did not match the exit */
 	KVMFT_STAT_PAD,
+	KVMFT_STAT_LOG_WAITS,	/* KVM_RUN calls that waited for the log */
 	__KVMFT_STAT_LAST
 };
 

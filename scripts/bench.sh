@@ -7,6 +7,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
+# shellcheck source=scripts/host-lock.sh
+. "$top/scripts/host-lock.sh"
+host_lock bench
 echo "== bench: building kvmft.ko and exit_bench"
 make -s module selftests
 echo "== bench: booting the lab"

@@ -12,6 +12,9 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
+# shellcheck source=scripts/host-lock.sh
+. "$top/scripts/host-lock.sh"
+host_lock check
 out=$top/build/check
 rm -rf "$out"
 mkdir -p "$out"

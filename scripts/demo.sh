@@ -8,6 +8,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
+# shellcheck source=scripts/host-lock.sh
+. "$top/scripts/host-lock.sh"
+host_lock demo
 step() { echo "== demo: $*"; }
 
 step "building kvmft.ko, ftd, ftctl, BPF objects and selftests"

@@ -16,6 +16,34 @@ DEFINE_MUTEX(kvmft_lock);
 struct workqueue_struct *kvmft_wq;
 static struct dentry *kvmft_debugfs;
 
+unsigned int kvmft_log_kb = KVMFT_LOG_KB_DEFAULT;
+
+static int kvmft_log_kb_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int kb;
+	int err = kstrtouint(val, 0, &kb);
+
+	if (err)
+		return err;
+	if (kb < KVMFT_LOG_KB_MIN || kb > KVMFT_LOG_KB_MAX ||
+	    !is_power_of_2(kb)) {
+		pr_err("kvmft: log_kb=%u: must be a power of two from %u to %u\n", kb,
+		       KVMFT_LOG_KB_MIN, KVMFT_LOG_KB_MAX);
+		return -EINVAL;
+	}
+	WRITE_ONCE(kvmft_log_kb, kb);
+	return 0;
+}
+
+static const struct kernel_param_ops kvmft_log_kb_ops = {
+	.set = kvmft_log_kb_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(log_kb, &kvmft_log_kb_ops, &kvmft_log_kb, 0644);
+MODULE_PARM_DESC(log_kb,
+		 "Record log size per attached VM in KiB: a power of two from 64 to 65536 (default 1024); a change applies to VMs attached after it");
+
 static int live_objects_get(void *data, u64 *val)
 {
 	*val = atomic64_read(&kvmft_live_objects);
@@ -74,33 +102,6 @@ static void __exit kvmft_exit(void)
 
 module_init(kvmft_init);
 module_exit(kvmft_exit);
-unsigned int kvmft_log_kb = KVMFT_LOG_KB_DEFAULT;
-
-static int kvmft_log_kb_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int kb;
-	int err = kstrtouint(val, 0, &kb);
-
-	if (err)
-		return err;
-	if (kb < KVMFT_LOG_KB_MIN || kb > KVMFT_LOG_KB_MAX ||
-	    !is_power_of_2(kb)) {
-		pr_err("kvmft: log_kb=%u: must be a power of two from %u to %u\n", kb,
-		       KVMFT_LOG_KB_MIN, KVMFT_LOG_KB_MAX);
-		return -EINVAL;
-	}
-	WRITE_ONCE(kvmft_log_kb, kb);
-	return 0;
-}
-
-static const struct kernel_param_ops kvmft_log_kb_ops = {
-	.set = kvmft_log_kb_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(log_kb, &kvmft_log_kb_ops, &kvmft_log_kb, 0644);
-MODULE_PARM_DESC(log_kb,
-		 "Record log size per attached VM in KiB: a power of two from 64 to 65536 (default 1024); a change applies to VMs attached after it");
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Fault tolerance for KVM virtual machines");

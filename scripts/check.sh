@@ -74,7 +74,8 @@ step_status "lab self-tests" lab-self "${PIPESTATUS[0]}"
 
 say "selftests in the lab"
 # The selftests take about 5 minutes; the limit is for a hung guest only.
-lab/run --timeout 2400 --out "$out/lab" -- scripts/lab-selftests.sh 2>&1 |
+lab_timeout=2400
+lab/run --timeout $lab_timeout --out "$out/lab" -- scripts/lab-selftests.sh 2>&1 |
 	tr -d '\r' | tee "$out/lab.raw"
 labst=${PIPESTATUS[0]}
 # Only the TAP that the guest wrote counts, not the console chatter; what
@@ -84,7 +85,7 @@ if [ -f "$out/lab/kernel-log.tap" ]; then
 	cat "$out/lab/kernel-log.tap" >>"$out/lab.tap"
 else
 	case $labst in
-	124) why="timed out after 2400 s" ;;
+	124) why="timed out after $lab_timeout s" ;;
 	*) why="the guest ended without its kernel-log check (exit $labst; crashed?)" ;;
 	esac
 	{ echo "not ok 1 - lab: $why"; tail -n 30 "$out/lab.raw" | sed 's/^/# /'; } >>"$out/lab.tap"

@@ -9,13 +9,18 @@
 #   4. the lab's own tests (boots the lab)
 #   5. the selftests inside the lab, with the DKMS module
 # Every step writes TAP to build/check/*.tap; the last line is the summary.
+#
+# make check-debug (scripts/check-debug.sh) runs this same pipeline for its
+# debug kernel: KVER names the kernel (make passes it on), CHECK_OUT the
+# output dir, CHECK_LAB_TIMEOUT the selftests' lab limit, KVMFT_TEST_TIMEOUT
+# each selftest program's limit in the lab, LAB_MEM the labs' memory.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
 # shellcheck source=scripts/host-lock.sh
 . "$top/scripts/host-lock.sh"
 host_lock check
-out=$top/build/check
+out=${CHECK_OUT:-$top/build/check}
 rm -rf "$out"
 mkdir -p "$out"
 start=$(date +%s)
@@ -74,8 +79,11 @@ step_status "lab self-tests" lab-self "${PIPESTATUS[0]}"
 
 say "selftests in the lab"
 # The selftests take about 5 minutes; the limit is for a hung guest only.
-lab_timeout=2400
-lab/run --timeout $lab_timeout --out "$out/lab" -- scripts/lab-selftests.sh 2>&1 |
+lab_timeout=${CHECK_LAB_TIMEOUT:-2400}
+# The guest does not inherit this environment; the command line carries it.
+set -- scripts/lab-selftests.sh
+[ -z "${KVMFT_TEST_TIMEOUT:-}" ] || set -- env "KVMFT_TEST_TIMEOUT=$KVMFT_TEST_TIMEOUT" "$@"
+lab/run --timeout "$lab_timeout" --out "$out/lab" -- "$@" 2>&1 |
 	tr -d '\r' | tee "$out/lab.raw"
 labst=${PIPESTATUS[0]}
 # Only the TAP that the guest wrote counts, not the console chatter; what

@@ -2,7 +2,8 @@
 /*
  * ftctl record: make a VM primary and copy its log to a file until the VM
  * goes away (read() returns 0) or SIGINT/SIGTERM; either way the file ends
- * on a whole record and is fsynced.
+ * on a whole record and is fsynced. The file header carries the session
+ * LOG_OPEN started, which every record's CRC includes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,7 +69,8 @@ static int take(struct ftlog_writer *w, const unsigned char *buf, size_t n)
 	size_t off = 0, len;
 
 	while (off < n) {
-		len = ftlog_check(buf + off, n - off, w->nrec + 1, &e);
+		len = ftlog_check(buf + off, n - off, w->session, w->nrec + 1,
+				  &e);
 		if (!len) {
 			ft_msg("record: record %" PRIu64 " from the kernel is bad: %s",
 			       w->nrec + 1, e.msg);
@@ -114,7 +116,10 @@ static int record(uint32_t vm, const char *out)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ftlog_writer w;
+	struct ft_log_err le;
+	uint64_t session = 0;
 	bool created;
+	char op[48];
 	int ret, fd;
 
 	stop_signal = 0;
@@ -129,13 +134,22 @@ static int record(uint32_t vm, const char *out)
 	if (fd < 0)
 		return cannot(out, "cannot create");
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	log_fd = null_fd < 0 ? -FT_EXIT_ENV :
-		 ft_log_open("record", vm, KVMFT_LOG_READ);
-	if (log_fd < 0) {
-		ret = -log_fd;
-		if (null_fd < 0)
-			ft_err("record: open /dev/null", errno, NULL);
-		else
+	if (null_fd < 0) {
+		ft_err("record: open /dev/null", errno, NULL);
+		ret = FT_EXIT_ENV;
+	} else {
+		log_fd = ft_log_open(vm, KVMFT_LOG_READ, &session, &le);
+		snprintf(op, sizeof(op), "cannot record VM %" PRIu32, vm);
+		ret = log_fd < 0 ? ft_log_open_failed(op, &le) : 0;
+		if (!ret && !session) {
+			ft_msg("%s: the module gave session 0, which no log file may carry",
+			       op);
+			close(log_fd);
+			ret = FT_EXIT_KERNEL;
+		}
+	}
+	if (ret) {
+		if (null_fd >= 0)
 			close(null_fd);
 		log_fd = -1;
 		close(fd);
@@ -143,8 +157,9 @@ static int record(uint32_t vm, const char *out)
 			unlink(out);
 		return ret;
 	}
-	if (ftlog_writer_fdopen(&w, fd)) {
+	if (ftlog_writer_fdopen(&w, fd, session)) {
 		close(log_fd);
+		close(null_fd);
 		return cannot(out, "cannot write");
 	}
 	sigemptyset(&sa.sa_mask);
@@ -161,7 +176,8 @@ static int record(uint32_t vm, const char *out)
 		progress(&w, true);
 	if (ftlog_writer_close(&w))
 		return cannot(out, "cannot write");
-	printf("%" PRIu64 " records written to %s%s\n", w.nrec, out,
+	printf("%" PRIu64 " records written to %s, session %016" PRIx64 "%s\n",
+	       w.nrec, out, session,
 	       stop_signal ? " (stopped by signal)" :
 	       ret ? " (stopped by an error)" : "");
 	return ret;

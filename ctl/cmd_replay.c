@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ftctl replay: check a log file whole, then make the VM backup and write
- * the records to it. Nothing reaches the module unless every record passed,
- * so a bad file never leaves a VM half-fed.
+ * ftctl replay: check a log file whole, then make the VM backup, replaying
+ * the session in the file's header, and write the records to it. Nothing
+ * reaches the module unless every record passed, so a bad file never
+ * leaves a VM half-fed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,8 +25,8 @@ static int bad_file(const char *file, const struct ftlog_reader *r)
 	return FT_EXIT_INPUT;
 }
 
-/* Every record, checked; the number of them in *nrec. */
-static int check_file(const char *in, uint64_t *nrec)
+/* Every record, checked; the number of them in *nrec, the session too. */
+static int check_file(const char *in, uint64_t *nrec, uint64_t *session)
 {
 	struct ftlog_reader r;
 	int ret;
@@ -35,6 +36,7 @@ static int check_file(const char *in, uint64_t *nrec)
 	while ((ret = ftlog_reader_next(&r)) > 0)
 		;
 	*nrec = r.nrec;
+	*session = r.session;
 	ftlog_reader_close(&r);
 	return ret < 0 ? bad_file(in, &r) : 0;
 }
@@ -43,7 +45,7 @@ static int check_file(const char *in, uint64_t *nrec)
 static const char *write_error(int err)
 {
 	if (err == EBADMSG)
-		return "the module refused it as corrupt or out of order";
+		return "the module refused it as corrupt, out of order or of another session";
 	if (err == EMSGSIZE)
 		return "the module saw it truncated";
 	if (err == EPIPE)
@@ -51,7 +53,7 @@ static const char *write_error(int err)
 	return NULL;
 }
 
-static int feed(int fd, const char *in, uint64_t *nrec)
+static int feed(int fd, const char *in, uint64_t session, uint64_t *nrec)
 {
 	struct ftlog_reader r;
 	char op[64];
@@ -61,6 +63,12 @@ static int feed(int fd, const char *in, uint64_t *nrec)
 
 	if (ftlog_reader_open(&r, in))
 		return bad_file(in, &r);
+	if (r.session != session) {
+		ft_msg("replay: %s: the file changed since it was checked (session %016" PRIx64 ", was %016" PRIx64 ")",
+		       in, r.session, session);
+		ftlog_reader_close(&r);
+		return FT_EXIT_INPUT;
+	}
 	while ((ret = ftlog_reader_next(&r)) > 0) {
 		len = sizeof(r.rec.hdr) + r.rec.hdr.len;
 		do
@@ -85,24 +93,29 @@ static int feed(int fd, const char *in, uint64_t *nrec)
 
 static int replay(uint32_t vm, const char *in)
 {
-	uint64_t nrec = 0, checked;
+	uint64_t nrec = 0, checked, session;
+	struct ft_log_err le;
+	char op[48];
 	int fd, ret;
 
-	ret = check_file(in, &checked);
+	ret = check_file(in, &checked, &session);
 	if (ret)
 		return ret;
-	fd = ft_log_open("replay", vm, KVMFT_LOG_WRITE);
-	if (fd < 0)
-		return -fd;
-	ret = feed(fd, in, &nrec);
+	/* The module takes only records whose CRC has this session. */
+	fd = ft_log_open(vm, KVMFT_LOG_WRITE, &session, &le);
+	if (fd < 0) {
+		snprintf(op, sizeof(op), "cannot replay into VM %" PRIu32, vm);
+		return ft_log_open_failed(op, &le);
+	}
+	ret = feed(fd, in, session, &nrec);
 	/* Closing is what lets the VM go live once the log drains. */
 	if (close(fd) && !ret) {
 		ft_err("replay: close log", errno, NULL);
 		ret = FT_EXIT_KERNEL;
 	}
 	if (!ret)
-		printf("%" PRIu64 " records written to vm %" PRIu32 "\n", nrec,
-		       vm);
+		printf("%" PRIu64 " records written to vm %" PRIu32
+		       ", session %016" PRIx64 "\n", nrec, vm, session);
 	return ret;
 }
 

@@ -2,52 +2,53 @@
 /*
  * Opening a VM's log through /dev/kvmft. Alone in its file so that unit
  * tests can put a pipe in its place and drive `record` and `replay`
- * without the module.
+ * without the module; what it says on failure is ft_log_open_failed()'s,
+ * in util.c, so the tests see that too.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/kvmft.h>
 
 #include "util.h"
 
-int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
+static int fail(struct ft_log_err *e, int code, int err)
 {
-	struct kvmft_log_open lo = { .vm_id = vm, .flags = flags };
+	e->exit = code;
+	e->err = err;
+	return -1;
+}
+
+int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
+		struct ft_log_err *e)
+{
+	struct kvmft_log_open lo = {
+		.size = sizeof(lo),
+		.vm_id = vm,
+		.flags = flags,
+		.session = flags == KVMFT_LOG_WRITE ? *session : 0,
+	};
 	int ctl, fd, err;
 
+	memset(e, 0, sizeof(*e));
+	e->vm = vm;
 	ctl = open("/dev/" KVMFT_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		err = errno;
-		if (err == ENOENT)
-			ft_msg("%s: /dev/%s not found: kvmft module not loaded; run 'modprobe kvmft'",
-			       op, KVMFT_DEVICE_NAME);
-		else
-			ft_err(op, err, NULL);
-		return -FT_EXIT_ENV;
-	}
+	if (ctl < 0)
+		return fail(e, FT_EXIT_ENV, errno);
 	fd = ioctl(ctl, KVMFT_IOC_LOG_OPEN, &lo);
 	err = errno;
 	close(ctl);
 	if (fd < 0) {
-		/* An ioctl carries no text: give the contract's meanings. */
-		char why[160] = "";
-
-		if (err == ENOENT)
-			snprintf(why, sizeof(why), "no attached VM with id %u", vm);
-		else if (err == EBUSY)
-			snprintf(why, sizeof(why), "vm %u already has a log open", vm);
-		else if (err == EPERM)
-			snprintf(why, sizeof(why), "opening a log needs CAP_SYS_ADMIN");
-		else if (err == EOPNOTSUPP)
-			snprintf(why, sizeof(why),
-				 "vm %u is outside the determinism contract: it needs exactly one vCPU, kvm_amd, no SVM in the guest's CPUID, and a kvm_amd layout matching the module's build",
-				 vm);
-		ft_err(op, err, why);
-		return -FT_EXIT_KERNEL;
+		/* Like an extended ack: the module's words, if it gave any. */
+		memcpy(e->reason, lo.reason, sizeof(e->reason));
+		e->reason[sizeof(e->reason) - 1] = '\0';
+		return fail(e, FT_EXIT_KERNEL, err);
 	}
 	/* The ioctl's fd may lack O_CLOEXEC; nothing we run should hold it. */
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (flags == KVMFT_LOG_READ)
+		*session = lo.session;
 	return fd;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,13 +39,19 @@ uint32_t ftlog_crc32(const void *p, size_t n)
 	return ftlog_crc32_le(~0u, p, n) ^ ~0u;
 }
 
-uint32_t ftlog_rec_crc(const struct kvmft_rec *hdr, const void *payload)
+uint32_t ftlog_rec_crc(uint64_t session, const struct kvmft_rec *hdr,
+		       const void *payload)
 {
 	struct kvmft_rec h = *hdr;
+	unsigned char sid[8];
 	uint32_t crc;
 
+	/* Little-endian whatever the host, as the kernel's cpu_to_le64(). */
+	for (int i = 0; i < 8; i++)
+		sid[i] = session >> (8 * i);
 	h.crc = 0;
-	crc = ftlog_crc32_le(~0u, &h, sizeof(h));
+	crc = ftlog_crc32_le(~0u, sid, sizeof(sid));
+	crc = ftlog_crc32_le(crc, &h, sizeof(h));
 	crc = ftlog_crc32_le(crc, payload, hdr->len);
 	return crc ^ ~0u;
 }
@@ -130,8 +137,8 @@ static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
 	return fail(err, FTLOG_BAD_TYPE, "unknown record type %u", h->type);
 }
 
-size_t ftlog_check(const void *p, size_t avail, uint64_t want_seq,
-		   struct ftlog_err *err)
+size_t ftlog_check(const void *p, size_t avail, uint64_t session,
+		   uint64_t want_seq, struct ftlog_err *err)
 {
 	const unsigned char *b = p;
 	struct kvmft_rec h;
@@ -151,12 +158,15 @@ size_t ftlog_check(const void *p, size_t avail, uint64_t want_seq,
 		return fail(err, FTLOG_TRUNC_PAYLOAD,
 			    "truncated: payload is %u bytes, %zu left",
 			    h.len, avail - sizeof(h));
-	/* CRC before meaning: a flipped bit should read as corruption. */
-	crc = ftlog_rec_crc(&h, b + sizeof(h));
+	/*
+	 * CRC before meaning: a flipped bit should read as corruption. A
+	 * record of another session fails here too; nothing in it says so.
+	 */
+	crc = ftlog_rec_crc(session, &h, b + sizeof(h));
 	if (crc != h.crc)
 		return fail(err, FTLOG_BAD_CRC,
-			    "bad CRC: stored 0x%08x, computed 0x%08x", h.crc,
-			    crc);
+			    "bad CRC: stored 0x%08x, computed 0x%08x for session %016" PRIx64,
+			    h.crc, crc, session);
 	if (h.reserved)
 		return fail(err, FTLOG_BAD_RESERVED,
 			    "header reserved field is 0x%x, must be 0",
@@ -170,14 +180,14 @@ size_t ftlog_check(const void *p, size_t avail, uint64_t want_seq,
 	return sizeof(h) + h.len;
 }
 
-static size_t finish(struct kvmft_rec *h)
+static size_t finish(uint64_t session, struct kvmft_rec *h)
 {
-	h->crc = ftlog_rec_crc(h, h + 1);
+	h->crc = ftlog_rec_crc(session, h, h + 1);
 	return sizeof(*h) + h->len;
 }
 
-size_t ftlog_build_tsc(void *buf, uint16_t type, uint64_t seq, uint32_t vcpu,
-		       uint64_t tsc, uint64_t aux)
+size_t ftlog_build_tsc(void *buf, uint64_t session, uint16_t type,
+		       uint64_t seq, uint32_t vcpu, uint64_t tsc, uint64_t aux)
 {
 	struct kvmft_rec *h = buf;
 	struct kvmft_rec_tsc t = { .tsc = tsc, .aux = aux };
@@ -185,11 +195,12 @@ size_t ftlog_build_tsc(void *buf, uint16_t type, uint64_t seq, uint32_t vcpu,
 	*h = (struct kvmft_rec){ .seq = seq, .type = type, .vcpu = vcpu,
 				 .len = sizeof(t) };
 	memcpy(h + 1, &t, sizeof(t));
-	return finish(h);
+	return finish(session, h);
 }
 
-size_t ftlog_build_pio(void *buf, uint64_t seq, uint32_t vcpu, uint16_t port,
-		       uint8_t size, uint32_t count, const void *data)
+size_t ftlog_build_pio(void *buf, uint64_t session, uint64_t seq,
+		       uint32_t vcpu, uint16_t port, uint8_t size,
+		       uint32_t count, const void *data)
 {
 	struct kvmft_rec *h = buf;
 	struct kvmft_rec_pio p = { .port = port, .size = size, .count = count };
@@ -199,20 +210,24 @@ size_t ftlog_build_pio(void *buf, uint64_t seq, uint32_t vcpu, uint16_t port,
 				 .vcpu = vcpu, .len = sizeof(p) + n };
 	memcpy(h + 1, &p, sizeof(p));
 	memcpy((unsigned char *)(h + 1) + sizeof(p), data, n);
-	return finish(h);
+	return finish(session, h);
 }
 
-void ftlog_hdr_init(struct kvmft_logfile_hdr *h)
+void ftlog_hdr_init(struct kvmft_logfile_hdr *h, uint64_t session)
 {
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, KVMFT_LOGFILE_MAGIC, sizeof(h->magic));
 	h->version = KVMFT_LOGFILE_VERSION;
+	h->session = session;
 }
 
 int ftlog_hdr_check(const struct kvmft_logfile_hdr *h, char *msg, size_t len)
 {
 	if (memcmp(h->magic, KVMFT_LOGFILE_MAGIC, sizeof(h->magic)))
 		snprintf(msg, len, "not a kvmft log file (bad magic)");
+	else if (h->version == 1)
+		snprintf(msg, len,
+			 "log file version 1 predates recording sessions and cannot be replayed or checked; record the VM again");
 	else if (h->version != KVMFT_LOGFILE_VERSION)
 		snprintf(msg, len,
 			 "log file version %u, this program reads version %u",
@@ -220,6 +235,9 @@ int ftlog_hdr_check(const struct kvmft_logfile_hdr *h, char *msg, size_t len)
 	else if (h->reserved)
 		snprintf(msg, len, "file header reserved field is 0x%x, must be 0",
 			 h->reserved);
+	else if (!h->session)
+		snprintf(msg, len,
+			 "file header has session 0, which no recording has: not a log written by ftctl record");
 	else
 		return 0;
 	return -1;
@@ -227,7 +245,8 @@ int ftlog_hdr_check(const struct kvmft_logfile_hdr *h, char *msg, size_t len)
 
 int ftlog_reader_open(struct ftlog_reader *r, const char *path)
 {
-	struct kvmft_logfile_hdr h;
+	const size_t v1_len = offsetof(struct kvmft_logfile_hdr, session);
+	struct kvmft_logfile_hdr h = {};
 	size_t n;
 
 	memset(r, 0, sizeof(*r));
@@ -238,7 +257,13 @@ int ftlog_reader_open(struct ftlog_reader *r, const char *path)
 		return -1;
 	}
 	n = fread(&h, 1, sizeof(h), r->f);
-	if (n != sizeof(h)) {
+	/*
+	 * A version 1 header is shorter: an empty v1 log should still be
+	 * named for what it is, not as truncated.
+	 */
+	if (ferror(r->f) || n < v1_len ||
+	    (n < sizeof(h) && h.version == KVMFT_LOGFILE_VERSION &&
+	     !memcmp(h.magic, KVMFT_LOGFILE_MAGIC, sizeof(h.magic)))) {
 		r->sys_err = ferror(r->f);
 		snprintf(r->err, sizeof(r->err), "%s",
 			 r->sys_err ? strerror(errno) :
@@ -247,6 +272,7 @@ int ftlog_reader_open(struct ftlog_reader *r, const char *path)
 	}
 	if (ftlog_hdr_check(&h, r->err, sizeof(r->err)))
 		goto err;
+	r->session = h.session;
 	r->off = sizeof(h);
 	return 0;
 err:
@@ -278,7 +304,7 @@ int ftlog_reader_next(struct ftlog_reader *r)
 	}
 	if (!have)
 		return 0;
-	if (!ftlog_check(b, have, r->nrec + 1, &e)) {
+	if (!ftlog_check(b, have, r->session, r->nrec + 1, &e)) {
 		if (e.problem == FTLOG_TRUNC_PAYLOAD &&
 		    r->rec.hdr.len > KVMFT_REC_MAX_LEN - sizeof(r->rec.hdr))
 			snprintf(e.msg, sizeof(e.msg),
@@ -302,23 +328,35 @@ void ftlog_reader_close(struct ftlog_reader *r)
 	r->f = NULL;
 }
 
-int ftlog_writer_open(struct ftlog_writer *w, const char *path)
+int ftlog_writer_open(struct ftlog_writer *w, const char *path,
+		      uint64_t session)
 {
-	/* 0600: the log carries guest input (console, network data). */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd;
 
+	if (!session) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* 0600: the log carries guest input (console, network data). */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	return ftlog_writer_fdopen(w, fd);
+	return ftlog_writer_fdopen(w, fd, session);
 }
 
-int ftlog_writer_fdopen(struct ftlog_writer *w, int fd)
+int ftlog_writer_fdopen(struct ftlog_writer *w, int fd, uint64_t session)
 {
 	struct kvmft_logfile_hdr h;
 	struct stat st;
 	int saved;
 
 	memset(w, 0, sizeof(*w));
+	/* A file no reader would take: refuse it before truncating. */
+	if (!session) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
 	/* Pipes and character devices (a shell's >(...)) are fine too. */
 	if (fstat(fd, &st) || (S_ISREG(st.st_mode) && ftruncate(fd, 0)) ||
 	    !(w->f = fdopen(fd, "wb"))) {
@@ -327,7 +365,7 @@ int ftlog_writer_fdopen(struct ftlog_writer *w, int fd)
 		errno = saved;
 		return -1;
 	}
-	ftlog_hdr_init(&h);
+	ftlog_hdr_init(&h, session);
 	if (fwrite(&h, sizeof(h), 1, w->f) != 1) {
 		saved = errno;
 		fclose(w->f);
@@ -335,6 +373,7 @@ int ftlog_writer_fdopen(struct ftlog_writer *w, int fd)
 		errno = saved;
 		return -1;
 	}
+	w->session = session;
 	w->bytes = sizeof(h);
 	return 0;
 }

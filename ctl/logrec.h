@@ -17,8 +17,13 @@
 uint32_t ftlog_crc32_le(uint32_t crc, const void *p, size_t n);
 /* The standard CRC-32 (IEEE 802.3, zlib): crc32_le(~0, p, n) ^ ~0. */
 uint32_t ftlog_crc32(const void *p, size_t n);
-/* The crc a record must carry: header with crc = 0, then the payload. */
-uint32_t ftlog_rec_crc(const struct kvmft_rec *hdr, const void *payload);
+/*
+ * The crc a record of recording session `session` must carry: the session
+ * as 8 bytes little-endian, the header with crc = 0, then the payload. A
+ * record of another session fails it.
+ */
+uint32_t ftlog_rec_crc(uint64_t session, const struct kvmft_rec *hdr,
+		       const void *payload);
 
 enum ftlog_problem {
 	FTLOG_OK,
@@ -29,7 +34,7 @@ enum ftlog_problem {
 	FTLOG_BAD_RESERVED,	/* a reserved field is not zero */
 	FTLOG_BAD_PIO,		/* PIO size not 1/2/4, count 0, data too long */
 	FTLOG_BAD_SEQ,		/* seq is not the next one */
-	FTLOG_BAD_CRC,		/* crc does not match */
+	FTLOG_BAD_CRC,		/* crc does not match (or another session's) */
 };
 
 struct ftlog_err {
@@ -40,27 +45,38 @@ struct ftlog_err {
 const char *ftlog_rec_type_name(unsigned int type);
 
 /*
- * Checks the record at p, of which avail bytes are readable, and whose seq
- * must be want_seq (0: do not check). p need not be aligned. Returns the
- * record's total length, or 0 with *err filled.
+ * Checks the record at p, of which avail bytes are readable, which must
+ * belong to session (its CRC) and whose seq must be want_seq (0: do not
+ * check). p need not be aligned. Returns the record's total length, or 0
+ * with *err filled.
  */
-size_t ftlog_check(const void *p, size_t avail, uint64_t want_seq,
-		   struct ftlog_err *err);
+size_t ftlog_check(const void *p, size_t avail, uint64_t session,
+		   uint64_t want_seq, struct ftlog_err *err);
 
-/* Fills a record (header at buf, aligned) and its crc; returns its length. */
-size_t ftlog_build_tsc(void *buf, uint16_t type, uint64_t seq, uint32_t vcpu,
-		       uint64_t tsc, uint64_t aux);
-size_t ftlog_build_pio(void *buf, uint64_t seq, uint32_t vcpu, uint16_t port,
-		       uint8_t size, uint32_t count, const void *data);
+/*
+ * Fills a record of session (header at buf, aligned) and its crc; returns
+ * its length.
+ */
+size_t ftlog_build_tsc(void *buf, uint64_t session, uint16_t type,
+		       uint64_t seq, uint32_t vcpu, uint64_t tsc, uint64_t aux);
+size_t ftlog_build_pio(void *buf, uint64_t session, uint64_t seq,
+		       uint32_t vcpu, uint16_t port, uint8_t size,
+		       uint32_t count, const void *data);
 
-void ftlog_hdr_init(struct kvmft_logfile_hdr *h);
-/* 0, or -1 with what is wrong in msg. */
+/* A file header of the current version for session. */
+void ftlog_hdr_init(struct kvmft_logfile_hdr *h, uint64_t session);
+/*
+ * 0, or -1 with what is wrong in msg: bad magic, a version other than
+ * KVMFT_LOGFILE_VERSION (version 1 predates sessions and is named as
+ * such), reserved not 0, session 0.
+ */
 int ftlog_hdr_check(const struct kvmft_logfile_hdr *h, char *msg,
 		    size_t len);
 
 /* Sequential reader of a log file; checks every record as it goes. */
 struct ftlog_reader {
 	FILE *f;
+	uint64_t session;	/* from the file header */
 	uint64_t nrec;		/* records returned so far */
 	uint64_t off;		/* file offset of the next record */
 	bool sys_err;		/* the error was I/O, not file content */
@@ -80,14 +96,19 @@ void ftlog_reader_close(struct ftlog_reader *r);
 /* Writer: the header at open, then whole records; fsync at close. */
 struct ftlog_writer {
 	FILE *f;
+	uint64_t session;	/* in the file header */
 	uint64_t nrec;
 	uint64_t bytes;
 };
 
-/* Creates or truncates path (mode 0600); 0, or -1 with errno set. */
-int ftlog_writer_open(struct ftlog_writer *w, const char *path);
+/*
+ * Creates or truncates path (mode 0600) with a header for session (not 0:
+ * EINVAL); 0, or -1 with errno set.
+ */
+int ftlog_writer_open(struct ftlog_writer *w, const char *path,
+		      uint64_t session);
 /* The same on an fd open for writing, which it truncates and then owns. */
-int ftlog_writer_fdopen(struct ftlog_writer *w, int fd);
+int ftlog_writer_fdopen(struct ftlog_writer *w, int fd, uint64_t session);
 int ftlog_writer_add(struct ftlog_writer *w, const void *rec, size_t len);
 /* Flushes, fsyncs and closes; -1 with errno set if any of it failed. */
 int ftlog_writer_close(struct ftlog_writer *w);

@@ -76,6 +76,47 @@ int ft_nl_connect(struct ftnl *nl, bool events)
 	return 0;
 }
 
+int ft_log_open_failed(const char *op, const struct ft_log_err *e)
+{
+	const char *why = e->reason;
+	char buf[200];
+
+	if (e->exit == FT_EXIT_ENV && e->err == ENOENT) {
+		ft_msg("%s: /dev/%s not found: kvmft module not loaded; run 'modprobe kvmft'",
+		       op, KVMFT_DEVICE_NAME);
+		return e->exit;
+	}
+	if (e->exit == FT_EXIT_ENV) {
+		ft_err(op, e->err, NULL);
+		return e->exit;
+	}
+	/* The module gives a reason for all but these; else the contract's. */
+	if (!*why) {
+		why = buf;
+		if (e->err == EPERM)
+			snprintf(buf, sizeof(buf), "opening a log needs CAP_SYS_ADMIN");
+		else if (e->err == ENOTTY)
+			snprintf(buf, sizeof(buf),
+				 "the loaded kvmft module does not know LOG_OPEN with sessions; load the module that matches this ftctl");
+		else if (e->err == ENOENT)
+			snprintf(buf, sizeof(buf), "no attached VM with id %u", e->vm);
+		else if (e->err == EBUSY)
+			snprintf(buf, sizeof(buf), "VM %u already has a log open", e->vm);
+		else if (e->err == EOPNOTSUPP)
+			snprintf(buf, sizeof(buf),
+				 "VM %u is outside the determinism contract (one vCPU, no in-kernel irqchip or PIT, no SVM in its CPUID, no SEV-ES, kvm_amd as the module was built for)",
+				 e->vm);
+		else
+			why = NULL;
+	}
+	if (why)
+		ft_msg("%s: %s: %s (%s)", op, why, strerror(e->err),
+		       ft_errno_name(e->err));
+	else
+		ft_err(op, e->err, NULL);
+	return e->exit;
+}
+
 bool ft_parse_u32(const char *s, uint32_t *v)
 {
 	unsigned long long n;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/kvmft.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -46,12 +47,28 @@ int ft_nl_connect(struct ftnl *nl, bool events);
 /* The "kvmft module not loaded" message. */
 void ft_module_missing(void);
 
+/* Why ft_log_open() failed. */
+struct ft_log_err {
+	int exit;		/* FT_EXIT_ENV: /dev/kvmft; FT_EXIT_KERNEL: the ioctl */
+	int err;		/* errno */
+	uint32_t vm;
+	char reason[KVMFT_REASON_LEN];	/* the module's reason, or "" */
+};
+
 /*
- * Opens /dev/kvmft and a log fd on vm with flags (KVMFT_LOG_READ/WRITE).
- * Returns the log fd, or -FT_EXIT_ENV / -FT_EXIT_KERNEL after saying why;
- * op names the operation in the message.
+ * Opens /dev/kvmft and a log fd on vm (logdev.c). flags KVMFT_LOG_READ:
+ * the VM records a new session, whose id goes to *session; KVMFT_LOG_WRITE:
+ * the VM replays session *session (not 0). Returns the log fd, or -1 with
+ * *e filled and nothing said: ft_log_open_failed() says it.
  */
-int ft_log_open(const char *op, uint32_t vm, uint32_t flags);
+int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
+		struct ft_log_err *e);
+/*
+ * "<prog>: <op>: <why>: <strerror> (<ERRNO>)", why being the module's
+ * reason or, where it gave none, what the errno means for LOG_OPEN.
+ * Returns the exit code, e->exit.
+ */
+int ft_log_open_failed(const char *op, const struct ft_log_err *e);
 
 /* Strict decimal parse; false on junk or overflow. */
 bool ft_parse_u32(const char *s, uint32_t *v);

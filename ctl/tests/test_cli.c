@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -178,6 +179,9 @@ static char *path(const char *name)
 	return buf[i];
 }
 
+/* The session of the test logs. */
+#define SID 0xfeedc0de12345678ull
+
 /* A log of n records: pio, rdtsc, rdtscp, pio, ... */
 static void make_log(const char *file, int n)
 {
@@ -187,11 +191,11 @@ static void make_log(const char *file, int n)
 	} rec;
 	struct ftlog_writer w;
 
-	ftlog_writer_open(&w, file);
+	ftlog_writer_open(&w, file, SID);
 	for (int i = 1; i <= n; i++) {
 		size_t len = i % 3 == 1 ?
-			ftlog_build_pio(rec.b, i, 0, 0x3f8, 1, 2, "hi") :
-			ftlog_build_tsc(rec.b, i % 3 ? KVMFT_REC_RDTSC : KVMFT_REC_RDTSCP,
+			ftlog_build_pio(rec.b, SID, i, 0, 0x3f8, 1, 2, "hi") :
+			ftlog_build_tsc(rec.b, SID, i % 3 ? KVMFT_REC_RDTSC : KVMFT_REC_RDTSCP,
 					i, 0, 0x1000 + i, i % 3 ? 0 : 1);
 		ftlog_writer_add(&w, rec.b, len);
 	}
@@ -213,8 +217,10 @@ static void poke(const char *file, long off, uint8_t xor)
 
 static void log_files(void)
 {
-	/* Offsets: header 16; record 1 pio 24+8+2 = 34; record 2 at 50. */
-	const long rec2 = 16 + 34, rec3 = rec2 + 40;
+	/* Offsets: header 24; record 1 pio 24+8+2 = 34; record 2 at 58. */
+	const long rec2 = 24 + 34, rec3 = rec2 + 40;
+	const long ver = offsetof(struct kvmft_logfile_hdr, version);
+	const long sess = offsetof(struct kvmft_logfile_hdr, session);
 	char *good = path("good.log"), *bad = path("bad.log");
 
 	make_log(good, 5);
@@ -229,16 +235,39 @@ static void log_files(void)
 	make_log(bad, 5);
 	poke(bad, rec2 + 24 + 3, 0x10);
 	run(ftctl, "replay", "--vm", "1", "--in", bad);
-	expect(4, "record 2 (offset 50): bad CRC", "replay of a corrupt file: exit 4, names record 2");
+	expect(4, "record 2 (offset 58): bad CRC", "replay of a corrupt file: exit 4, names record 2");
 	run(ftctl, "log-dump", "--in", bad);
-	expect(4, "record 2 (offset 50): bad CRC", "log-dump of a corrupt file: exit 4");
+	expect(4, "record 2 (offset 58): bad CRC", "log-dump of a corrupt file: exit 4");
 	ok(strstr(r.out, "\n1 ") && !strstr(r.out, "\n2 "), "log-dump printed record 1 only");
 
 	make_log(bad, 5);
 	if (truncate(bad, rec3 + 30))
 		tap_diag("truncate failed");
 	run(ftctl, "replay", "--vm", "1", "--in", bad);
-	expect(4, "record 3 (offset 90): truncated", "replay of a truncated file: exit 4, names record 3");
+	expect(4, "record 3 (offset 98): truncated", "replay of a truncated file: exit 4, names record 3");
+
+	/* The same records under another recording's session. */
+	make_log(bad, 3);
+	poke(bad, sess, 0x01);
+	run(ftctl, "replay", "--vm", "1", "--in", bad);
+	expect(4, "record 1 (offset 24): bad CRC", "replay of records from another session: exit 4");
+	run(ftctl, "log-dump", "--in", bad);
+	expect(4, "record 1 (offset 24): bad CRC", "log-dump checks the CRCs with the header's session");
+
+	/* A version 1 file: 16-byte header, no session. */
+	make_log(bad, 3);
+	poke(bad, ver, 2 ^ 1);
+	run(ftctl, "replay", "--vm", "1", "--in", bad);
+	expect(4, "log file version 1 predates recording sessions and cannot be replayed or checked; "
+		  "record the VM again", "replay of a version 1 file: exit 4, says to record again");
+	run(ftctl, "log-dump", "--in", bad);
+	expect(4, "version 1 predates recording sessions", "log-dump of a version 1 file: exit 4");
+
+	make_log(bad, 0);
+	for (int i = 0; i < 8; i++)
+		poke(bad, sess + i, (uint8_t)(SID >> (8 * i)));
+	run(ftctl, "replay", "--vm", "1", "--in", bad);
+	expect(4, "session 0", "replay of a file with session 0: exit 4");
 
 	make_log(bad, 3);
 	poke(bad, 1, 0x20);
@@ -330,7 +359,7 @@ int main(void)
 {
 	ftctl = getenv("FTCTL");
 	ftd = getenv("FTD");
-	tap_plan(35);
+	tap_plan(40);
 	if (!ftctl || !ftd || !mkdtemp(dir)) {
 		tap_diag("set FTCTL and FTD to the binaries under test");
 		return 1;

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -18,24 +20,47 @@
 #include "logrec.h"
 #include "tap.h"
 
+/* The session the test's "module" records, and the records carry. */
+#define SID 0x5e55107deadbeef1ull
+
 static int log_fd = -1;		/* what ft_log_open() hands out next */
 static uint32_t log_flags;
 static bool log_opened;
+static uint64_t log_session;	/* READ: handed out; WRITE: what came in */
+static struct ft_log_err refusal; /* given when log_fd is -1 */
 
-int ft_log_open(const char *op, uint32_t vm, uint32_t flags)
+int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
+		struct ft_log_err *e)
 {
 	int fd = log_fd;
 
-	(void)op;
-	(void)vm;
 	log_flags = flags;
 	log_opened = true;
 	log_fd = -1;
+	if (fd < 0) {
+		*e = refusal;
+		e->vm = vm;
+		return -1;
+	}
+	if (flags == KVMFT_LOG_READ)
+		*session = log_session;
+	else
+		log_session = *session;
 	return fd;
+}
+
+static void refuse(int code, int err, const char *reason)
+{
+	memset(&refusal, 0, sizeof(refusal));
+	refusal.exit = code;
+	refusal.err = err;
+	snprintf(refusal.reason, sizeof(refusal.reason), "%s", reason);
+	log_fd = -1;
 }
 
 static char out[8192], err[8192];
 static char file[] = "/tmp/ftctl-rec-XXXXXX";
+static char absent[64];		/* file + ".new", which must not be left */
 
 static void grab(int fd, int saved, int target, char *buf, size_t len)
 {
@@ -77,28 +102,39 @@ static union {
 	unsigned char b[KVMFT_REC_MAX_LEN];
 } rec;
 
-/* Record i of a test log, into rec; its length. */
-static size_t nth(int i)
+/* Record i of a test log of session sid, into rec; its length. */
+static size_t nth_of(uint64_t sid, int i)
 {
 	if (i % 2)
-		return ftlog_build_pio(rec.b, i, 0, 0x3f8, 1, 3, "abc");
-	return ftlog_build_tsc(rec.b, KVMFT_REC_RDTSC, i, 0, 1000 + i, 0);
+		return ftlog_build_pio(rec.b, sid, i, 0, 0x3f8, 1, 3, "abc");
+	return ftlog_build_tsc(rec.b, sid, KVMFT_REC_RDTSC, i, 0, 1000 + i, 0);
 }
 
-/* Appends records from..to to buf; the bytes used. */
-static size_t batch(unsigned char *buf, int from, int to)
+static size_t nth(int i)
+{
+	return nth_of(SID, i);
+}
+
+/* Appends records from..to of session sid to buf; the bytes used. */
+static size_t batch_of(uint64_t sid, unsigned char *buf, int from, int to)
 {
 	size_t n = 0, len;
 
 	for (int i = from; i <= to; i++) {
-		len = nth(i);
+		len = nth_of(sid, i);
 		memcpy(buf + n, rec.b, len);
 		n += len;
 	}
 	return n;
 }
 
-static int count_records(void)
+static size_t batch(unsigned char *buf, int from, int to)
+{
+	return batch_of(SID, buf, from, to);
+}
+
+/* The records in the file, all checked; -1 if it is not a valid log. */
+static int count_records_session(uint64_t *session)
 {
 	struct ftlog_reader r;
 	int ret;
@@ -108,7 +144,14 @@ static int count_records(void)
 	while ((ret = ftlog_reader_next(&r)) > 0)
 		;
 	ftlog_reader_close(&r);
+	if (session)
+		*session = r.session;
 	return ret < 0 ? -1 : (int)r.nrec;
+}
+
+static int count_records(void)
+{
+	return count_records_session(NULL);
 }
 
 /* A child that plays the module's side of a log pipe; see each test. */
@@ -164,6 +207,14 @@ static void bad_third(int fd)
 	send_all(fd, buf, n);
 }
 
+/* Records of a session other than the one LOG_OPEN returned. */
+static void other_session(int fd)
+{
+	unsigned char buf[1024];
+
+	send_all(fd, buf, batch_of(SID + 1, buf, 1, 2));
+}
+
 static void half_record(int fd)
 {
 	unsigned char buf[1024];
@@ -208,11 +259,25 @@ static void records(void)
 	pid_t pid;
 	int ret;
 
+	uint64_t session = 0;
+
+	log_session = SID;
 	pid = module(five_then_eof, &log_fd, SOCK_STREAM);
 	ret = CALL(record_main, "record", "--vm", "1", "--out", file);
 	ok(ret == 0 && log_flags == KVMFT_LOG_READ && strstr(out, "5 records written") &&
 	   !strstr(out, "stopped"), "record: 5 records until read() returns 0");
-	ok(count_records() == 5, "record: the file holds the 5 records, all checked");
+	ok(count_records_session(&session) == 5, "record: the file holds the 5 records, all checked");
+	if (!ok(session == SID && strstr(out, "session 5e55107deadbeef1"),
+		"record: the file header and the output carry the session LOG_OPEN gave"))
+		tap_diag("session %016" PRIx64 "; stdout: %s", session, out);
+	reap(pid);
+
+	pid = module(other_session, &log_fd, SOCK_STREAM);
+	ret = CALL(record_main, "record", "--vm", "1", "--out", file);
+	ok(ret == 2 && strstr(err, "record 1 from the kernel is bad: bad CRC"),
+	   "record: records of another session than LOG_OPEN's are refused, exit 2");
+	if (ret != 2)
+		tap_diag("exit %d: %s%s", ret, out, err);
 	reap(pid);
 
 	pid = module(bad_third, &log_fd, SOCK_STREAM);
@@ -248,7 +313,7 @@ static void take_packets(int fd)
 	int i = 0;
 
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
-		if (ftlog_check(buf, n, ++i, &e) != (size_t)n)
+		if (ftlog_check(buf, n, SID, ++i, &e) != (size_t)n)
 			_exit(255);
 	_exit(i);
 }
@@ -257,7 +322,7 @@ static void write_log(int nrec)
 {
 	struct ftlog_writer w;
 
-	ftlog_writer_open(&w, file);
+	ftlog_writer_open(&w, file, SID);
 	for (int i = 1; i <= nrec; i++)
 		ftlog_writer_add(&w, rec.b, nth(i));
 	ftlog_writer_close(&w);
@@ -269,11 +334,14 @@ static void replays(void)
 	int ret, status;
 
 	write_log(7);
+	log_session = 0;
 	pid = module(take_packets, &log_fd, SOCK_SEQPACKET);
 	ret = CALL(replay_main, "replay", "--vm", "4", "--in", file);
 	waitpid(pid, &status, 0);
 	ok(ret == 0 && log_flags == KVMFT_LOG_WRITE && strstr(out, "7 records written to vm 4"),
 	   "replay: 7 records written, then the log closed");
+	ok(log_session == SID && strstr(out, "session 5e55107deadbeef1"),
+	   "replay: LOG_OPEN(WRITE) is given the file header's session");
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 7,
 	   "replay: one write() per whole record, in order (%d)", WEXITSTATUS(status));
 
@@ -291,16 +359,97 @@ static void replays(void)
 	ret = CALL(replay_main, "replay", "--vm", "4", "--in", file);
 	ok(ret == 4 && !log_opened && strstr(err, "record 7 (offset"),
 	   "replay: a bad record 7 is found before the log is opened, exit 4");
+
+	/* Another recording's header on these records: every CRC fails. */
+	write_log(3);
+	{
+		uint64_t other = SID + 1;
+		int fd = open(file, O_RDWR);
+
+		if (pwrite(fd, &other, sizeof(other),
+			   offsetof(struct kvmft_logfile_hdr, session)) != sizeof(other))
+			tap_diag("pwrite failed");
+		close(fd);
+	}
+	log_fd = -1;
+	ret = CALL(replay_main, "replay", "--vm", "4", "--in", file);
+	if (!ok(ret == 4 && !log_opened && strstr(err, "record 1 (offset 24): bad CRC"),
+		"replay: records under another session's header are refused before the log is opened"))
+		tap_diag("exit %d: %s", ret, err);
+}
+
+/* What the module refuses, and how ftctl says it. */
+static void refusals(void)
+{
+	int ret;
+
+	refuse(FT_EXIT_KERNEL, EOPNOTSUPP,
+	       "the VM has KVM's in-kernel irqchip (PIC, IOAPIC, LAPIC): reads that KVM answers itself are not recorded yet");
+	ret = CALL(record_main, "record", "--vm", "3", "--out", absent);
+	ok(ret == 2 && !strcmp(err, "ftctl: cannot record VM 3: the VM has KVM's in-kernel irqchip "
+			       "(PIC, IOAPIC, LAPIC): reads that KVM answers itself are not "
+			       "recorded yet: Operation not supported (EOPNOTSUPP)\n"),
+	   "record: the module's reason is printed, exit 2");
+	if (ret != 2)
+		tap_diag("exit %d: %s%s", ret, out, err);
+	ok(access(absent, F_OK), "record: ... and no file is left behind");
+
+	refuse(FT_EXIT_KERNEL, EPERM, "");
+	ret = CALL(record_main, "record", "--vm", "3", "--out", absent);
+	if (!ok(ret == 2 && strstr(err, "cannot record VM 3: opening a log needs CAP_SYS_ADMIN: "
+				   "Operation not permitted (EPERM)"),
+		"record: without a reason from the module, the errno's meaning"))
+		tap_diag("exit %d: %s", ret, err);
+
+	refuse(FT_EXIT_KERNEL, ENOTTY, "");
+	ret = CALL(record_main, "record", "--vm", "3", "--out", absent);
+	if (!ok(ret == 2 && strstr(err, "does not know LOG_OPEN with sessions"),
+		"record: a module from before sessions (ENOTTY) is named"))
+		tap_diag("exit %d: %s", ret, err);
+
+	refuse(FT_EXIT_ENV, ENOENT, "");
+	ret = CALL(record_main, "record", "--vm", "3", "--out", absent);
+	if (!ok(ret == 3 && strstr(err, "/dev/kvmft not found") && access(absent, F_OK),
+		"record: no /dev/kvmft is exit 3"))
+		tap_diag("exit %d: %s", ret, err);
+
+	log_session = 0;
+	{
+		int sv[2];
+
+		if (pipe(sv))
+			tap_diag("pipe failed");
+		log_fd = sv[0];
+		ret = CALL(record_main, "record", "--vm", "3", "--out", absent);
+		close(sv[1]);
+	}
+	if (!ok(ret == 2 && strstr(err, "session 0") && access(absent, F_OK),
+		"record: a session 0 from the module is refused, no file"))
+		tap_diag("exit %d: %s", ret, err);
+	log_session = SID;
+
+	write_log(2);
+	refuse(FT_EXIT_KERNEL, EBUSY, "the VM already has a log open (role primary)");
+	ret = CALL(replay_main, "replay", "--vm", "4", "--in", file);
+	ok(ret == 2 && log_flags == KVMFT_LOG_WRITE &&
+	   !strcmp(err, "ftctl: cannot replay into VM 4: the VM already has a log open "
+			"(role primary): Device or resource busy (EBUSY)\n"),
+	   "replay: the module's reason is printed, exit 2");
+	if (ret != 2)
+		tap_diag("exit %d: %s%s", ret, out, err);
 }
 
 int main(void)
 {
 	int fd = mkstemp(file);
 
-	tap_plan(10);
+	tap_plan(21);
 	close(fd);
+	snprintf(absent, sizeof(absent), "%s.new", file);
 	records();
+	refusals();
 	replays();
 	unlink(file);
+	unlink(absent);
 	return tap_done();
 }

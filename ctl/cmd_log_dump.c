@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ftctl log-dump: list a log file's records, for people or as JSON Lines. */
+/*
+ * ftctl log-dump: list a log file's records, for people or as JSON Lines,
+ * checking each one's CRC with the session in the file header.
+ */
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
@@ -29,8 +32,12 @@ static void dump_json(struct json *j, const struct ftlog_reader *r)
 	static char data[2 * KVMFT_REC_MAX_PIO_DATA + 1];
 	struct kvmft_rec_pio pio;
 	struct kvmft_rec_tsc tsc;
+	char session[17];
 
+	/* A string: a 64-bit id does not survive a JSON number's double. */
+	snprintf(session, sizeof(session), "%016" PRIx64, r->session);
 	json_obj_begin(j, NULL);
+	json_str(j, "session", session);
 	json_u64(j, "seq", h->seq);
 	json_u64(j, "vcpu", h->vcpu);
 	json_str(j, "type", ftlog_rec_type_name(h->type));
@@ -88,8 +95,10 @@ static int dump(const char *in, bool json)
 		return FT_EXIT_INPUT;
 	}
 	json_init(&j, stdout);
-	if (!json)
+	if (!json) {
+		printf("session %016" PRIx64 "\n", r.session);
 		printf("%-10s %-4s %-7s %s\n", "SEQ", "VCPU", "TYPE", "DETAILS");
+	}
 	while ((ret = ftlog_reader_next(&r)) > 0) {
 		if (json)
 			dump_json(&j, &r);

@@ -228,9 +228,12 @@ static void log_files(void)
 	expect(0, "pio_in", "log-dump lists a good file");
 	ok(strstr(r.out, "port 0x03f8 size 1 count 2 data 6869") &&
 	   strstr(r.out, "rdtscp  tsc 0x1003 aux 0x1"), "log-dump shows the fields");
+	ok(!strncmp(r.out, "session feedc0de12345678\n", 25),
+	   "log-dump shows the file's session first, on a line of its own");
 	run(ftctl, "log-dump", "--in", good, "--json");
-	expect(0, "{\"seq\":1,\"vcpu\":0,\"type\":\"pio_in\",\"port\":1016,\"size\":1,"
-		  "\"count\":2,\"data\":\"6869\"}\n", "log-dump --json: one object per record");
+	expect(0, "{\"session\":\"feedc0de12345678\",\"seq\":1,\"vcpu\":0,\"type\":\"pio_in\","
+		  "\"port\":1016,\"size\":1,\"count\":2,\"data\":\"6869\"}\n",
+	       "log-dump --json: one object per record, with the session");
 
 	make_log(bad, 5);
 	poke(bad, rec2 + 24 + 3, 0x10);
@@ -359,7 +362,7 @@ int main(void)
 {
 	ftctl = getenv("FTCTL");
 	ftd = getenv("FTD");
-	tap_plan(40);
+	tap_plan(41);
 	if (!ftctl || !ftd || !mkdtemp(dir)) {
 		tap_diag("set FTCTL and FTD to the binaries under test");
 		return 1;

@@ -10,6 +10,8 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/uaccess.h>
 #include "kvmft.h"
 
 struct kvmft_log_file {
@@ -119,7 +121,7 @@ static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
 		return -EMSGSIZE;
 	if (copy_from_user(rec + 1, ubuf + sizeof(*rec), rec->len))
 		return -EFAULT;
-	err = kvmft_rec_check(rec, total, log->next_seq);
+	err = kvmft_rec_check(rec, total, log->next_seq, log->session);
 	if (err)
 		return err;
 	if (kfifo_avail(&log->fifo) < total && nonblock)
@@ -219,59 +221,144 @@ static const struct file_operations kvmft_log_fops = {
 	.llseek = noop_llseek,
 };
 
-/* Called with kvmft_lock held: may this VM take the role now? */
-static int kvmft_log_claim(struct kvmft_vm *vm, bool writer)
+#define kvmft_refuse(arg, fmt, ...) \
+	snprintf((arg)->reason, sizeof((arg)->reason), fmt, ##__VA_ARGS__)
+
+/*
+ * The v1 contract, as far as the module can see it. Called with kvm->lock
+ * held, which KVM holds to create vCPUs and the PIT: nothing it checks can
+ * change until the role is set (kvmft_hooks.c refuses both while a VM has
+ * a role).
+ */
+static int kvmft_log_contract(struct kvmft_vm *vm, struct kvmft_log_open *arg)
 {
+	struct kvm *kvm = vm->kvm;
 	struct kvm_vcpu *vcpu;
+	const char *why;
 	unsigned long i;
-	int err;
 
-	if (vm->detached)
-		return -ENOENT;
-	if (vm->log.has_reader || vm->log.has_writer ||
-	    vm->role != KVMFT_ROLE_NONE)
-		return -EBUSY;
-	err = kvmft_hooks_arm_vendor(NULL);
-	if (err)
-		return err;
-	/* The v1 contract: one vCPU, AMD SVM, no nested SVM in the guest. */
-	if (kvmft_vm_vcpu_count(vm) != 1)
+	if (kvm->created_vcpus != 1 || kvmft_vm_vcpu_count(vm) != 1) {
+		kvmft_refuse(arg, "the VM has %d vCPUs; the v1 contract allows one",
+			     kvm->created_vcpus);
 		return -EOPNOTSUPP;
-	kvm_for_each_vcpu(i, vcpu, vm->kvm)
-		if (!kvmft_svm_check_vcpu(vm, vcpu))
+	}
+	/* irqchip_in_kernel() is private to KVM; split irqchips count too. */
+	if (READ_ONCE(kvm->arch.irqchip_mode) != KVM_IRQCHIP_NONE) {
+		/* KVM answers reads of the PIC, IOAPIC, LAPIC timer itself. */
+		kvmft_refuse(arg, "in-kernel irqchip: its reads are not recorded yet");
+		return -EOPNOTSUPP;
+	}
+	if (kvm->arch.vpit) {
+		kvmft_refuse(arg, "in-kernel PIT: its reads are not recorded yet");
+		return -EOPNOTSUPP;
+	}
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		why = kvmft_svm_check_vcpu(vm, vcpu);
+		if (why) {
+			kvmft_refuse(arg, "%s", why);
 			return -EOPNOTSUPP;
-
-	spin_lock(&vm->log.lock);
-	kfifo_reset(&vm->log.fifo);
-	vm->log.next_seq = 1;
-	vm->log.writer_done = false;
-	if (writer)
-		vm->log.has_writer = true;
-	else
-		vm->log.has_reader = true;
-	spin_unlock(&vm->log.lock);
-	kvmft_vm_set_role(vm, writer ? KVMFT_ROLE_BACKUP : KVMFT_ROLE_PRIMARY);
+		}
+	}
 	return 0;
 }
 
-static long kvmft_ioctl_log_open(void __user *uarg)
+/* Called with kvmft_lock held: may this VM take the role now? */
+static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
+			   struct kvmft_log_open *arg)
 {
-	struct kvmft_log_open arg;
+	int err;
+
+	if (vm->detached) {
+		kvmft_refuse(arg, "the VM is being detached");
+		return -ENOENT;
+	}
+	if (vm->log.has_reader || vm->log.has_writer ||
+	    vm->role != KVMFT_ROLE_NONE) {
+		kvmft_refuse(arg, "the VM already has a log open (role %s)",
+			     vm->role == KVMFT_ROLE_BACKUP ? "backup" :
+			     vm->role == KVMFT_ROLE_PRIMARY ? "primary" : "none");
+		return -EBUSY;
+	}
+	err = kvmft_hooks_arm_vendor(NULL);
+	if (err) {
+		kvmft_refuse(arg, "needs kvm_amd (AMD SVM) and its hooks: see dmesg");
+		return err;
+	}
+
+	mutex_lock(&vm->kvm->lock);
+	err = kvmft_log_contract(vm, arg);
+	if (!err) {
+		spin_lock(&vm->log.lock);
+		kfifo_reset(&vm->log.fifo);
+		vm->log.next_seq = 1;
+		vm->log.session = arg->session;
+		vm->log.writer_done = false;
+		if (writer)
+			vm->log.has_writer = true;
+		else
+			vm->log.has_reader = true;
+		spin_unlock(&vm->log.lock);
+		kvmft_vm_set_role(vm, writer ? KVMFT_ROLE_BACKUP :
+					       KVMFT_ROLE_PRIMARY);
+	}
+	mutex_unlock(&vm->kvm->lock);
+	return err;
+}
+
+/*
+ * struct kvmft_log_open carries its size: callers built against an older
+ * header pass a shorter one, newer ones a longer one whose unknown tail
+ * must be zero (copy_struct_from_user()).
+ */
+static int kvmft_log_open_args(struct kvmft_log_open *arg,
+			       struct kvmft_log_open __user *uarg, u32 *usize)
+{
+	int err;
+
+	if (get_user(*usize, &uarg->size))
+		return -EFAULT;
+	if (*usize < offsetofend(struct kvmft_log_open, reason))
+		return -EINVAL;
+	err = copy_struct_from_user(arg, sizeof(*arg), uarg, *usize);
+	if (err)
+		return err;
+	arg->reason[0] = 0;
+	if (arg->reserved ||
+	    (arg->flags != KVMFT_LOG_READ && arg->flags != KVMFT_LOG_WRITE)) {
+		kvmft_refuse(arg, "bad flags 0x%x or reserved field not zero",
+			     arg->flags);
+		return -EINVAL;
+	}
+	if (arg->flags == KVMFT_LOG_WRITE && !arg->session) {
+		kvmft_refuse(arg, "a backup needs the session it replays");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static long kvmft_ioctl_log_open(struct kvmft_log_open __user *uarg)
+{
+	struct kvmft_log_open arg = { 0 };
 	struct kvmft_log_file *lf;
 	struct kvmft_vm *vm;
 	bool writer;
+	u32 usize = 0;
 	int fd, err;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	if (arg.flags != KVMFT_LOG_READ && arg.flags != KVMFT_LOG_WRITE)
-		return -EINVAL;
+	err = kvmft_log_open_args(&arg, uarg, &usize);
+	if (err)
+		goto out_reason;
 	writer = arg.flags == KVMFT_LOG_WRITE;
+	if (!writer)
+		arg.session = get_random_u64() ?: 1;
 	vm = kvmft_vm_get_by_id(arg.vm_id);
-	if (!vm)
-		return -ENOENT;
+	if (!vm) {
+		kvmft_refuse(&arg, "no attached VM has id %u", arg.vm_id);
+		err = -ENOENT;
+		goto out_reason;
+	}
 	lf = kzalloc(sizeof(*lf), GFP_KERNEL_ACCOUNT);
 	if (!lf) {
 		kvmft_vm_put(vm);
@@ -283,12 +370,16 @@ static long kvmft_ioctl_log_open(void __user *uarg)
 	lf->writer = writer;
 
 	mutex_lock(&kvmft_lock);
-	err = kvmft_log_claim(vm, writer);
+	err = kvmft_log_claim(vm, writer, &arg);
 	mutex_unlock(&kvmft_lock);
 	if (err)
 		goto err_claim;
 	/* The log starts where interception does: wait until it is on. */
 	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_KILLABLE);
+	if (copy_to_user(uarg, &arg, min_t(u32, usize, sizeof(arg)))) {
+		kvmft_log_file_close(lf);
+		return -EFAULT;
+	}
 	/* From here the fd owns lf and the VM reference. */
 	fd = anon_inode_getfd("kvmft-log", &kvmft_log_fops, lf,
 			      (writer ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
@@ -300,18 +391,23 @@ err_claim:
 	kfree(lf);
 	kvmft_obj_put();
 	kvmft_vm_put(vm);
+out_reason:
+	/* Like an extended ack: the reason goes back with the errno. */
+	if (arg.reason[0] && usize >= offsetofend(struct kvmft_log_open, reason) &&
+	    copy_to_user(uarg->reason, arg.reason, sizeof(arg.reason)))
+		return -EFAULT;
 	return err;
 }
 
 static long kvmft_dev_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
-	switch (cmd) {
-	case KVMFT_IOC_LOG_OPEN:
+	/* The size in the number may grow with the struct: not checked. */
+	if (_IOC_TYPE(cmd) == _IOC_TYPE(KVMFT_IOC_LOG_OPEN) &&
+	    _IOC_NR(cmd) == _IOC_NR(KVMFT_IOC_LOG_OPEN) &&
+	    _IOC_DIR(cmd) == _IOC_DIR(KVMFT_IOC_LOG_OPEN))
 		return kvmft_ioctl_log_open((void __user *)arg);
-	default:
-		return -ENOTTY;
-	}
+	return -ENOTTY;
 }
 
 static const struct file_operations kvmft_dev_fops = {

@@ -9,6 +9,12 @@
 
 static atomic64_t kvmft_event_seq = ATOMIC64_INIT(0);
 
+#ifdef GENL_MCAST_CAP_NET_ADMIN
+#define KVMFT_EVENTS_PRIVILEGED	1
+#else
+#define KVMFT_EVENTS_PRIVILEGED	0
+#endif
+
 static struct netlink_range_validation kvmft_vmcb_off_range __ro_after_init = {
 	.min = sizeof(void *),
 	.max = SZ_64K,
@@ -47,8 +53,12 @@ static int kvmft_put_stats(struct sk_buff *skb, struct kvmft_vm *vm)
 	return 0;
 }
 
+/*
+ * @pid: include the VMM's pid, for privileged receivers only (it tells
+ * which process runs a protected VM).
+ */
 static int kvmft_vm_fill(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
-			 u8 event, u32 portid, u32 seq, int flags)
+			 u8 event, u32 portid, u32 seq, int flags, bool pid)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &kvmft_genl_family, flags,
 				cmd);
@@ -60,7 +70,7 @@ static int kvmft_vm_fill(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
 	    nla_put_u64_64bit(skb, KVMFT_A_SEQ,
 			      atomic64_read(&kvmft_event_seq), KVMFT_A_PAD) ||
 	    nla_put_u8(skb, KVMFT_A_ROLE, READ_ONCE(vm->role)) ||
-	    nla_put_u32(skb, KVMFT_A_PID, vm->pid) ||
+	    (pid && nla_put_u32(skb, KVMFT_A_PID, vm->pid)) ||
 	    nla_put_u32(skb, KVMFT_A_VCPUS, kvmft_vm_vcpu_count(vm)) ||
 	    kvmft_put_stats(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
@@ -81,14 +91,16 @@ void kvmft_genl_notify(struct kvmft_vm *vm, u8 event, gfp_t gfp)
 	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
 	if (!skb)
 		return;
-	if (kvmft_vm_fill(skb, vm, KVMFT_CMD_VM_EVENT, event, 0, 0, 0)) {
+	if (kvmft_vm_fill(skb, vm, KVMFT_CMD_VM_EVENT, event, 0, 0, 0,
+			  KVMFT_EVENTS_PRIVILEGED)) {
 		nlmsg_free(skb);
 		return;
 	}
 	genlmsg_multicast(&kvmft_genl_family, skb, 0, 0, gfp);
 }
 
-static int kvmft_reply_vm(struct genl_info *info, struct kvmft_vm *vm, u8 cmd)
+static int kvmft_reply_vm(struct sk_buff *skb, struct genl_info *info,
+			  struct kvmft_vm *vm, u8 cmd)
 {
 	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	int err;
@@ -96,7 +108,7 @@ static int kvmft_reply_vm(struct genl_info *info, struct kvmft_vm *vm, u8 cmd)
 	if (!msg)
 		return -ENOMEM;
 	err = kvmft_vm_fill(msg, vm, cmd, KVMFT_EVENT_EXISTS, info->snd_portid,
-			    info->snd_seq, 0);
+			    info->snd_seq, 0, netlink_capable(skb, CAP_NET_ADMIN));
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -148,7 +160,7 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(vm)) {
 		err = PTR_ERR(vm);
 	} else {
-		err = kvmft_reply_vm(info, vm, KVMFT_CMD_ATTACH);
+		err = kvmft_reply_vm(skb, info, vm, KVMFT_CMD_ATTACH);
 		if (err)	/* the caller never learns the id: undo */
 			kvmft_vm_detach(vm);
 	}
@@ -171,11 +183,21 @@ static struct kvmft_vm *kvmft_nl_vm_get(struct genl_info *info)
 	return vm;
 }
 
+/*
+ * Detaching a backup makes it run live, so DETACH needs what ATTACH needs.
+ * It waits for the VM to leave the table, killably: a vCPU can take long
+ * to reach a hook, and no lock is held meanwhile. A caller killed first
+ * leaves the detach to finish on its own (DESTROY event).
+ */
 static int kvmft_nl_detach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kvmft_vm *vm;
 	int err;
 
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(info->extack, "detaching a VM needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID)) {
 		NL_SET_ERR_MSG(info->extack, "missing attribute KVMFT_A_VM_ID");
 		return -EINVAL;
@@ -187,7 +209,9 @@ static int kvmft_nl_detach(struct sk_buff *skb, struct genl_info *info)
 	err = kvmft_vm_detach(vm);
 	mutex_unlock(&kvmft_lock);
 	if (err)
-		NL_SET_ERR_MSG(info->extack, "VM is already detached");
+		NL_SET_ERR_MSG(info->extack, "VM is already being detached");
+	else
+		err = kvmft_vm_detach_wait(vm);
 	kvmft_vm_put(vm);
 	return err;
 }
@@ -206,7 +230,7 @@ static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
 		return -ENOENT;
 	mutex_lock(&kvmft_lock);
 	if (!vm->detached)
-		err = kvmft_reply_vm(info, vm, KVMFT_CMD_GET_VM);
+		err = kvmft_reply_vm(skb, info, vm, KVMFT_CMD_GET_VM);
 	mutex_unlock(&kvmft_lock);
 	kvmft_vm_put(vm);
 	return err;
@@ -261,8 +285,17 @@ static const struct genl_small_ops kvmft_genl_ops[] = {
 	},
 };
 
+/*
+ * Events name VMs, roles and VMM pids: only CAP_NET_ADMIN may subscribe,
+ * where the kernel can say so; elsewhere they go out without pids.
+ */
 static const struct genl_multicast_group kvmft_mcgrps[] = {
-	{ .name = KVMFT_MCGRP_EVENTS },
+	{
+		.name = KVMFT_MCGRP_EVENTS,
+#if KVMFT_EVENTS_PRIVILEGED
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+#endif
+	},
 };
 
 /*
@@ -275,6 +308,8 @@ static struct genl_family kvmft_genl_family __ro_after_init = {
 	.maxattr = KVMFT_A_MAX,
 	.policy = kvmft_policy,
 	.netnsok = false,
+	/* kvmft_lock serializes what needs it; never hold genl_mutex. */
+	.parallel_ops = true,
 	.module = THIS_MODULE,
 	.small_ops = kvmft_genl_ops,
 	.n_small_ops = ARRAY_SIZE(kvmft_genl_ops),

@@ -13,6 +13,9 @@
  *  kvm_arch_vcpu_runnable   a halted vCPU's thread, woken by a kick: lets
  *                           detach undo interception without waiting for
  *                           the guest to wake up.
+ *  kvm_arch_vcpu_precreate  a new vCPU, and
+ *  kvm_create_pit           a new in-kernel PIT: refused while the VM has
+ *                           a role (the v1 contract LOG_OPEN checked).
  *
  * Callbacks run with preemption disabled; they never sleep.
  */
@@ -21,6 +24,34 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include "kvmft.h"
+
+/*
+ * Redirect targets in flight. A hook that sends a call to module code
+ * counts it here, and the target uncounts it as it returns; unload waits
+ * for zero after the hooks are gone (kvmft_hooks_drain()). Not the module
+ * refcount: try_module_get() fails once unload has begun, and an exit the
+ * hook then let through would reach KVM, which cannot handle it.
+ */
+static atomic_t kvmft_redirects = ATOMIC_INIT(0);
+
+void kvmft_redirect_get(void)
+{
+	atomic_inc(&kvmft_redirects);
+}
+
+void kvmft_redirect_put(void)
+{
+	if (atomic_dec_and_test(&kvmft_redirects))
+		wake_up_var(&kvmft_redirects);
+}
+
+/* After every hook is unregistered: no task may still run a target. */
+void kvmft_hooks_drain(void)
+{
+	wait_var_event(&kvmft_redirects, !atomic_read(&kvmft_redirects));
+	/* The instructions a target runs after its put are not counted. */
+	synchronize_rcu_tasks();
+}
 
 /* Symbols are found through a kprobe: kallsyms_lookup_name is not exported. */
 unsigned long kvmft_lookup_symbol(const char *name)
@@ -46,15 +77,55 @@ static bool kvmft_addr_in_module(unsigned long addr, const char *name)
 	       !strcmp(sym + strlen(sym) - strlen(tail), tail);
 }
 
+static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu);
+static void kvmft_pio_in_restore(struct kvm_vcpu *vcpu,
+				 struct kvmft_vcpu_state *vs);
+
+/* Only the first vCPU is recorded: the v1 contract has one. */
+static bool kvmft_vcpu_eligible(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	return vcpu->vcpu_idx == 0;
+}
+
 bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
-	return kvmft_svm_intercepts_match(vm, vcpu, kvmft_vm_wants_exits(vm));
+	bool want = kvmft_vm_wants_exits(vm);
+
+	if (!want && READ_ONCE(vcpu->arch.complete_userspace_io) ==
+		     kvmft_complete_pio_in)
+		return false;
+	return kvmft_svm_intercepts_match(vm, vcpu, want);
+}
+
+/*
+ * A backup that stops replaying has shown its guest the primary's TSC;
+ * its own may be behind. Move it forward so that the guest's TSC never
+ * goes back: past the highest value replayed.
+ */
+static void kvmft_tsc_rebase(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			     struct kvmft_vcpu_state *vs)
+{
+	u64 now = kvm_read_l1_tsc(vcpu, rdtsc());
+
+	vs->tsc_replayed = false;
+	if ((s64)(vs->tsc_max - now) < 0)
+		return;
+	kvmft_svm_set_tsc_offset(vm, vcpu, vcpu->arch.l1_tsc_offset +
+				 (vs->tsc_max - now) + 1);
 }
 
 /* On the vCPU's own thread (or with its mutex): apply the VM's role. */
 void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
-	kvmft_svm_sync_intercepts(vm, vcpu, kvmft_vm_wants_exits(vm));
+	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+	bool want = kvmft_vm_wants_exits(vm);
+
+	if (vs && !want)
+		kvmft_pio_in_restore(vcpu, vs);
+	if (vs && vs->tsc_replayed &&
+	    (!want || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP))
+		kvmft_tsc_rebase(vm, vcpu, vs);
+	kvmft_svm_sync_intercepts(vm, vcpu, want);
 }
 
 /* The backup reached the end of its log, or left the primary's path. */
@@ -63,14 +134,18 @@ static void kvmft_go_live(struct kvmft_vm *vm, bool diverged)
 	if (diverged)
 		kvmft_stat_inc(vm, KVMFT_STAT_DIVERGENCES);
 	if (cmpxchg(&vm->role, KVMFT_ROLE_BACKUP, KVMFT_ROLE_NONE) ==
-	    KVMFT_ROLE_BACKUP)
+	    KVMFT_ROLE_BACKUP) {
+		/* A writer blocked on a full log gets EPIPE, poll EPOLLERR. */
+		kvmft_log_wake(vm);
 		kvmft_vm_change_async(vm);
+	}
 }
 
 /*
  * Backup: take the record this exit needs (kvmft_log_take). Returns
- * -EAGAIN when the vCPU must wait for it; otherwise 0, having gone live if
- * the log ended or no longer matches, in which case the live value stays.
+ * -EAGAIN when the vCPU must wait for it, 0 when it was taken (going live
+ * after it if that was the last), 1 when there was none to take or it did
+ * not match: the VM went live and the live value stays.
  */
 static int kvmft_replay_take(struct kvmft_vm *vm, u16 type, void *fixed,
 			     u16 fixed_len, bool match, void *data,
@@ -81,19 +156,29 @@ static int kvmft_replay_take(struct kvmft_vm *vm, u16 type, void *fixed,
 
 	if (err == -EAGAIN)
 		return err;
-	if (err)
+	if (err) {
 		kvmft_go_live(vm, err != -ENODATA);
-	else if (kvmft_log_ended(vm))
+		return 1;
+	}
+	if (kvmft_log_ended(vm))
 		kvmft_go_live(vm, false);
 	return 0;
 }
 
 /*
- * A PIO IN completed by the VMM, seen before KVM consumes it. Returns true
- * when the vCPU has to wait for the log first.
+ * A PIO IN completed by the VMM. KVM reads the data from the vCPU's PIO
+ * page, which the VMM has mapped and can rewrite at any time, so the data
+ * is copied once into the VM's own buffer and recorded or replaced there,
+ * and KVM's completion runs with vcpu->arch.pio_data pointing at that
+ * buffer: what the log holds is exactly what the guest gets.
+ *
+ * kvmft_run_enter() puts kvmft_complete_pio_in() in front of KVM's own
+ * completion; KVM clears complete_userspace_io before calling it, so each
+ * IN is seen exactly once. When the log is not ready the completion puts
+ * itself back and returns -EINTR: KVM_RUN returns, and the next one waits.
  */
-static bool kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			 struct kvmft_vcpu_state *vs)
+static int kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			struct kvmft_vcpu_state *vs, u8 *buf)
 {
 	/* KVM's own request, not kvm_run, which the VMM can write. */
 	struct kvm_pio_request *req = &vcpu->arch.pio;
@@ -102,28 +187,92 @@ static bool kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		.size = req->size,
 		.count = req->count,
 	};
-	u64 len = (u64)req->size * req->count;
-	int err;
+	u32 len = req->size * req->count;
+	int err = 0;
 
-	if (!len || len > KVMFT_REC_MAX_PIO_DATA || !vcpu->arch.pio_data)
-		return false;
-
+	memcpy(buf, vcpu->arch.pio_data, len);
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
 		err = kvmft_log_append(vm, vcpu, KVMFT_REC_PIO_IN, &pio,
-				       sizeof(pio), vcpu->arch.pio_data, len);
-		if (err == -ENOSPC)
-			return true;
+				       sizeof(pio), buf, len);
+		if (err == -ENODEV)	/* the reader went: recording ends */
+			err = 0;
 		break;
 	case KVMFT_ROLE_BACKUP:
-		if (kvmft_replay_take(vm, KVMFT_REC_PIO_IN, &pio, sizeof(pio),
-				      true, vcpu->arch.pio_data, len))
-			return true;
+		err = kvmft_replay_take(vm, KVMFT_REC_PIO_IN, &pio, sizeof(pio),
+					true, buf, len);
 		break;
 	}
+	if (err < 0)
+		return err;
 	kvmft_stat_inc(vm, KVMFT_STAT_PIO_IN);
-	vs->last_exits = vcpu->stat.exits;
-	return false;
+	return 0;
+}
+
+static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
+	struct kvmft_vcpu_state *vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	int (*cui)(struct kvm_vcpu *vcpu);
+	void *page = vcpu->arch.pio_data;
+	u32 len;
+	int r;
+
+	kvmft_redirect_get();
+	/* Detach puts KVM's completion back before the VM leaves the table. */
+	if (WARN_ON_ONCE(!vs || !vs->orig_cui)) {
+		r = -EIO;
+		goto out;
+	}
+	cui = vs->orig_cui;
+	if (kvmft_vm_wants_exits(vm) && kvmft_pio_in(vm, vcpu, vs, vm->pio_buf)) {
+		/* Not ready: KVM_RUN returns -EINTR; the next one waits. */
+		vs->need_wait = true;
+		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;
+		r = -EINTR;
+		goto out;
+	}
+	vs->orig_cui = NULL;
+	if (!kvmft_vm_wants_exits(vm)) {
+		r = cui(vcpu);
+		goto out;
+	}
+	vcpu->arch.pio_data = vm->pio_buf;
+	r = cui(vcpu);
+	vcpu->arch.pio_data = page;
+	/* A new request set up meanwhile (rep INS goes on) used the buffer. */
+	len = vcpu->arch.pio.size * vcpu->arch.pio.count;
+	if (len && vcpu->arch.pio.in)
+		memset(page, 0, len);
+	else if (len)
+		memcpy(page, vm->pio_buf, len);
+out:
+	if (vm)
+		kvmft_vm_put(vm);
+	kvmft_redirect_put();
+	return r;
+}
+
+/* Is a PIO IN completion pending that kvmft must see first? */
+static bool kvmft_pio_in_pending(struct kvm_vcpu *vcpu)
+{
+	struct kvm_pio_request *req = &vcpu->arch.pio;
+	u32 len = req->size * req->count;
+
+	return vcpu->arch.complete_userspace_io &&
+	       vcpu->arch.complete_userspace_io != kvmft_complete_pio_in &&
+	       req->in && len && len <= KVMFT_REC_MAX_PIO_DATA &&
+	       vcpu->arch.pio_data;
+}
+
+/* Detach or role none: KVM's own completion goes back in place. */
+static void kvmft_pio_in_restore(struct kvm_vcpu *vcpu,
+				 struct kvmft_vcpu_state *vs)
+{
+	if (vcpu->arch.complete_userspace_io != kvmft_complete_pio_in)
+		return;
+	vcpu->arch.complete_userspace_io = vs->orig_cui;
+	vs->orig_cui = NULL;
 }
 
 /* KVM_RUN entry for an attached VM. Returns true to make the vCPU wait. */
@@ -133,23 +282,16 @@ static bool kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 
 	kvmft_stat_inc(vm, KVMFT_STAT_RUNS);
 	kvmft_vcpu_sync(vm, vcpu);
-	if (!vs)
+	if (!vs || !kvmft_vm_wants_exits(vm) || !kvmft_vcpu_eligible(vm, vcpu))
 		return false;
 	if (vs->need_wait) {
 		if (!kvmft_log_ready(vm))
 			return true;
 		vs->need_wait = false;
 	}
-	/*
-	 * A pending PIO IN whose data the VMM has just written. vcpu->stat.exits
-	 * tells a new exit from the same one seen again after a failed KVM_RUN.
-	 */
-	if (!vcpu->arch.complete_userspace_io || !vcpu->arch.pio.in ||
-	    !vcpu->arch.pio.count || vs->last_exits == vcpu->stat.exits)
-		return false;
-	if (kvmft_pio_in(vm, vcpu, vs)) {
-		vs->need_wait = true;
-		return true;
+	if (kvmft_pio_in_pending(vcpu)) {
+		vs->orig_cui = vcpu->arch.complete_userspace_io;
+		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;
 	}
 	return false;
 }
@@ -182,6 +324,20 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 			vs->need_wait = true;
 			return -EINTR;
 		}
+		if (!vs)
+			break;
+		if (!err &&
+		    (!vs->tsc_replayed || (s64)(t.tsc - vs->tsc_max) > 0)) {
+			vs->tsc_max = t.tsc;
+			vs->tsc_replayed = true;
+		}
+		/* Went live here: from now on the guest must not go back. */
+		if (vs->tsc_replayed &&
+		    READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP) {
+			kvmft_tsc_rebase(vm, vcpu, vs);
+			if (err)
+				t.tsc = kvm_read_l1_tsc(vcpu, rdtsc());
+		}
 		break;
 	}
 	kvmft_stat_inc(vm, KVMFT_STAT_RDTSC);
@@ -201,7 +357,7 @@ static int kvmft_run_wait(struct kvm_vcpu *vcpu)
 						 kvmft_log_ready(vm), HZ);
 		kvmft_vm_put(vm);
 	}
-	module_put(THIS_MODULE);
+	kvmft_redirect_put();
 	return -EINTR;
 }
 
@@ -215,8 +371,10 @@ static void notrace kvmft_run_hook(unsigned long ip, unsigned long parent_ip,
 
 	rcu_read_lock();
 	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
-	if (vm && kvmft_run_enter(vm, vcpu) && try_module_get(THIS_MODULE))
+	if (vm && kvmft_run_enter(vm, vcpu)) {
+		kvmft_redirect_get();
 		regs->ip = (unsigned long)kvmft_run_wait;
+	}
 	rcu_read_unlock();
 }
 
@@ -248,10 +406,68 @@ static void notrace kvmft_runnable_hook(unsigned long ip,
 	rcu_read_unlock();
 }
 
+/*
+ * While a VM has a role its shape is fixed: what LOG_OPEN checked
+ * (kvmft_log_contract()) must stay true. KVM creates vCPUs and the PIT
+ * under kvm->lock, which LOG_OPEN holds while it checks and sets the role.
+ */
+static bool kvmft_vm_shape_fixed(struct kvm *kvm, const char *what)
+{
+	struct kvmft_vm *vm;
+	bool fixed;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(kvm);
+	fixed = vm && READ_ONCE(vm->role) != KVMFT_ROLE_NONE;
+	if (fixed)
+		pr_warn_ratelimited("kvmft: VM %u has a log open: %s refused (outside the v1 contract)\n",
+				    vm->id, what);
+	rcu_read_unlock();
+	return fixed;
+}
+
+static int kvmft_vcpu_refused(struct kvm *kvm, unsigned int id)
+{
+	kvmft_redirect_put();
+	return -EBUSY;
+}
+
+static void notrace kvmft_precreate_hook(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *ops,
+					 struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (kvmft_vm_shape_fixed((struct kvm *)regs->di, "a new vCPU")) {
+		kvmft_redirect_get();
+		regs->ip = (unsigned long)kvmft_vcpu_refused;
+	}
+}
+
+/* KVM answers "no memory" (ENOMEM): it expects no other failure here. */
+static void *kvmft_pit_refused(struct kvm *kvm, u32 flags)
+{
+	kvmft_redirect_put();
+	return NULL;
+}
+
+static void notrace kvmft_create_pit_hook(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *ops,
+					  struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (kvmft_vm_shape_fixed((struct kvm *)regs->di, "an in-kernel PIT")) {
+		kvmft_redirect_get();
+		regs->ip = (unsigned long)kvmft_pit_refused;
+	}
+}
+
 #define KVMFT_HOOK(_name, _func, _flags) {				\
 	.name = _name, .module = "kvm", .func = _func,			\
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |	\
-		 (_flags),						\
+	.flags = KVMFT_HOOK_FLAGS | (_flags),				\
 }
 
 static struct kvmft_hook kvmft_hooks[] = {
@@ -259,6 +475,10 @@ static struct kvmft_hook kvmft_hooks[] = {
 		   FTRACE_OPS_FL_IPMODIFY),
 	KVMFT_HOOK("kvm_vm_release", kvmft_release_hook, 0),
 	KVMFT_HOOK("kvm_arch_vcpu_runnable", kvmft_runnable_hook, 0),
+	KVMFT_HOOK("kvm_arch_vcpu_precreate", kvmft_precreate_hook,
+		   FTRACE_OPS_FL_IPMODIFY),
+	KVMFT_HOOK("kvm_create_pit", kvmft_create_pit_hook,
+		   FTRACE_OPS_FL_IPMODIFY),
 };
 
 int kvmft_hook_register(struct kvmft_hook *h)
@@ -271,25 +491,32 @@ int kvmft_hook_register(struct kvmft_hook *h)
 		return -ENOENT;
 	}
 	h->ops.func = h->func;
-	h->ops.flags = h->flags;
+	/* Keep ftrace's INITIALIZED mark from an earlier failed attempt. */
+	h->ops.flags = h->flags | (h->ops.flags & FTRACE_OPS_FL_INITIALIZED);
 	err = ftrace_set_filter_ip(&h->ops, h->addr, 0, 0);
 	if (err) {
 		pr_err("kvmft: cannot trace %s: %d\n", h->name, err);
-		return err;
+		goto err_filter;
 	}
 	err = register_ftrace_function(&h->ops);
-	if (err) {
+	if (err == -EBUSY)
+		pr_err("kvmft: cannot hook %s: function tracing is off (sysctl kernel.ftrace_enabled=0); kvmft needs it\n",
+		       h->name);
+	else if (err)
 		pr_err("kvmft: cannot hook %s: %d\n", h->name, err);
-		ftrace_set_filter_ip(&h->ops, h->addr, 1, 0);
-		return err;
-	}
+	if (err)
+		goto err_filter;
 	return 0;
+
+err_filter:
+	ftrace_free_filter(&h->ops);
+	return err;
 }
 
 void kvmft_hook_unregister(struct kvmft_hook *h)
 {
 	unregister_ftrace_function(&h->ops);
-	ftrace_set_filter_ip(&h->ops, h->addr, 1, 0);
+	ftrace_free_filter(&h->ops);
 }
 
 int kvmft_hooks_init(void)
@@ -315,6 +542,4 @@ void kvmft_hooks_exit(void)
 
 	while (--i >= 0)
 		kvmft_hook_unregister(&kvmft_hooks[i]);
-	/* No task may still be running a redirect target when we go. */
-	synchronize_rcu_tasks();
 }

@@ -12,6 +12,7 @@
 #ifndef KVMFT_H
 #define KVMFT_H
 
+#include <linux/completion.h>
 #include <linux/ftrace.h>
 #include <linux/kvm_host.h>
 #include <linux/netlink.h>
@@ -43,8 +44,11 @@ static inline void kvmft_obj_put(void)
 }
 
 struct kvmft_vcpu_state {
-	u64 last_exits;		/* vcpu->stat.exits when PIO was last logged */
+	/* KVM's PIO IN completion, while kvmft's runs in front of it */
+	int (*orig_cui)(struct kvm_vcpu *vcpu);
 	bool need_wait;		/* returned -EINTR; wait before next entry */
+	bool tsc_replayed;	/* the guest read tsc_max from the log */
+	u64 tsc_max;		/* highest TSC value replayed */
 };
 
 struct kvmft_log {
@@ -53,6 +57,7 @@ struct kvmft_log {
 	void *buf;
 	wait_queue_head_t wq;		/* readers, writers, waiting vCPUs */
 	u64 next_seq;			/* seq of the next record appended */
+	u64 session;			/* this recording's id, in every CRC */
 	bool has_reader;		/* a READ fd is open (primary) */
 	bool has_writer;		/* a WRITE fd is open (backup) */
 	bool writer_done;		/* the writer closed: no more records */
@@ -63,7 +68,7 @@ struct kvmft_vm {
 	struct list_head node;		/* kvmft_vm_list, kvmft_lock */
 	struct rcu_head rcu;
 	struct kref ref;
-	struct kvm *kvm;		/* reference held while attached */
+	struct kvm *kvm;		/* referenced until the last put */
 	u32 id;
 	u32 pid;
 	u32 vmcb_off;			/* offsetof(struct vcpu_svm, vmcb) */
@@ -71,15 +76,27 @@ struct kvmft_vm {
 	bool detached;
 	struct work_struct release_work; /* VM fd closed: detach */
 	struct work_struct change_work;	/* CHANGE event from atomic context */
+	struct work_struct detach_work;	/* undo interception, leave table */
+	struct work_struct free_work;	/* last reference: drop the kvm */
+	struct completion detach_done;	/* detach_work has finished */
 	atomic64_t stats[__KVMFT_STAT_LAST];
 	struct kvmft_log log;
 	struct kvmft_vcpu_state *vcpus;	/* KVM_MAX_VCPUS entries */
+	u8 *pio_buf;			/* the recorded vCPU's PIO IN data */
 };
 
 static inline bool kvmft_vm_wants_exits(struct kvmft_vm *vm)
 {
 	return READ_ONCE(vm->role) != KVMFT_ROLE_NONE && !READ_ONCE(vm->detached);
 }
+
+/*
+ * PERMANENT: while a hook is registered, sysctl kernel.ftrace_enabled=0 is
+ * refused (EBUSY), as for livepatch: with tracing off the hooks would stop
+ * while VMCBs still intercept exits that only kvmft can handle.
+ */
+#define KVMFT_HOOK_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | \
+			  FTRACE_OPS_FL_PERMANENT)
 
 struct kvmft_hook {
 	const char *name;
@@ -101,7 +118,7 @@ extern struct workqueue_struct *kvmft_wq;
 
 /* vm.c */
 typedef int (*kvmft_fill_t)(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
-			    u8 event, u32 portid, u32 seq, int flags);
+			    u8 event, u32 portid, u32 seq, int flags, bool pid);
 int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		  kvmft_fill_t fill);
 struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm);
@@ -111,6 +128,7 @@ void kvmft_vm_put(struct kvmft_vm *vm);
 struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 				 struct netlink_ext_ack *extack);
 int kvmft_vm_detach(struct kvmft_vm *vm);
+int kvmft_vm_detach_wait(struct kvmft_vm *vm);
 void kvmft_vm_detach_all(void);
 void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role);
 void kvmft_vm_released(struct kvm *kvm);
@@ -139,24 +157,31 @@ unsigned long kvmft_lookup_symbol(const char *name);
 void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_hook_register(struct kvmft_hook *h);
+void kvmft_redirect_get(void);
+void kvmft_redirect_put(void);
+void kvmft_hooks_drain(void);
 void kvmft_hook_unregister(struct kvmft_hook *h);
 int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 		   u64 *tsc, u64 *aux);
 
 /* svm.c */
 void kvmft_svm_exit(void);
+void kvmft_svm_release(void);
 bool kvmft_svm_ready(void);
 u32 kvmft_svm_default_vmcb_off(void);
-bool kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+const char *kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				bool want);
+void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			      u64 offset);
 void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			       bool want);
 
 /* log.c */
 int kvmft_log_init(struct kvmft_log *log);
 void kvmft_log_free(struct kvmft_log *log);
-int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq);
+int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
+		    u64 session);
 int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		     const void *payload, u16 len, const void *data,
 		     u16 data_len);

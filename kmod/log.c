@@ -34,14 +34,20 @@ void kvmft_log_free(struct kvmft_log *log)
 	vfree(log->buf);
 }
 
-static u32 kvmft_rec_crc(const struct kvmft_rec *rec, const void *p1,
-			 u16 len1, const void *p2, u16 len2)
+/*
+ * The CRC starts with the session id: a record of another session (an
+ * earlier recording of the same VM, another VM) fails it.
+ */
+static u32 kvmft_rec_crc(u64 session, const struct kvmft_rec *rec,
+			 const void *p1, u16 len1, const void *p2, u16 len2)
 {
 	struct kvmft_rec h = *rec;
+	__le64 sid = cpu_to_le64(session);
 	u32 crc;
 
 	h.crc = 0;
-	crc = crc32_le(~0, (const u8 *)&h, sizeof(h));
+	crc = crc32_le(~0, (const u8 *)&sid, sizeof(sid));
+	crc = crc32_le(crc, (const u8 *)&h, sizeof(h));
 	if (len1)
 		crc = crc32_le(crc, p1, len1);
 	if (len2)
@@ -50,7 +56,8 @@ static u32 kvmft_rec_crc(const struct kvmft_rec *rec, const void *p1,
 }
 
 /* Checks a record from userspace; @avail bytes are at @rec. */
-int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq)
+int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
+		    u64 session)
 {
 	const struct kvmft_rec_pio *pio = (const void *)(rec + 1);
 	size_t total;
@@ -81,7 +88,7 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq)
 	default:
 		return -EBADMSG;
 	}
-	if (kvmft_rec_crc(rec, rec + 1, rec->len, NULL, 0) != rec->crc)
+	if (kvmft_rec_crc(session, rec, rec + 1, rec->len, NULL, 0) != rec->crc)
 		return -EBADMSG;
 	return 0;
 }
@@ -108,7 +115,7 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		return -ENOSPC;
 	}
 	h.seq = log->next_seq++;
-	h.crc = kvmft_rec_crc(&h, payload, len, data, data_len);
+	h.crc = kvmft_rec_crc(log->session, &h, payload, len, data, data_len);
 	kfifo_in(&log->fifo, (u8 *)&h, sizeof(h));
 	kfifo_in(&log->fifo, (const u8 *)payload, len);
 	if (data_len)

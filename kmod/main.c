@@ -91,6 +91,8 @@ static void __exit kvmft_exit(void)
 	kvmft_vm_detach_all();
 	kvmft_hooks_exit();
 	kvmft_svm_exit();
+	kvmft_hooks_drain();
+	kvmft_svm_release();
 	/* Free what RCU callbacks still hold before the code goes away. */
 	destroy_workqueue(kvmft_wq);
 	rcu_barrier();

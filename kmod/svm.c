@@ -25,7 +25,12 @@
 /* VMCB clean bit for the intercept vectors (arch/x86/kvm/svm/svm.h). */
 #define KVMFT_VMCB_INTERCEPTS	0
 
-static struct kvmft_hook kvmft_svm_hook;
+static struct kvmft_hook kvmft_svm_hook = {
+	.name = "svm_invoke_exit_handler",
+	.module = "kvm_amd",
+	.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
+};
+
 static struct file *kvmft_svm_dev;
 static bool kvmft_svm_armed;
 
@@ -91,12 +96,22 @@ static void kvmft_intercept_set(struct vmcb *vmcb, u32 bit, bool on)
 /* May this vCPU be intercepted? Only the first of a VM, never nested. */
 static bool kvmft_svm_vcpu_eligible(struct kvm_vcpu *vcpu)
 {
-	return vcpu->vcpu_idx == 0 && !kvmft_guest_has_svm(vcpu);
+	return vcpu->vcpu_idx == 0 && !kvmft_guest_has_svm(vcpu) &&
+	       !vcpu->arch.guest_state_protected;
 }
 
-bool kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+/* Why @vcpu cannot be recorded or replayed, or NULL if it can. */
+const char *kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
-	return kvmft_svm_vcpu_eligible(vcpu) && kvmft_vmcb(vm, vcpu);
+	if (vcpu->arch.guest_state_protected)
+		return "SEV-ES guest: its registers are encrypted";
+	if (kvmft_guest_has_svm(vcpu))
+		return "the guest's CPUID offers SVM (nested guests)";
+	if (vcpu->vcpu_idx != 0)
+		return "only the VM's first vCPU can be recorded";
+	if (!kvmft_vmcb(vm, vcpu))
+		return "kvm_amd's vcpu_svm layout is not the one kvmft was built for";
+	return NULL;
 }
 
 /*
@@ -136,6 +151,24 @@ void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	kvmft_intercept_set(vmcb, INTERCEPT_RDTSC, want);
 	if (kvmft_guest_has_rdtscp(vcpu))
 		kvmft_intercept_set(vmcb, INTERCEPT_RDTSCP, want);
+	vmcb->control.clean &= ~BIT(KVMFT_VMCB_INTERCEPTS);
+}
+
+/*
+ * Set the guest's TSC offset as KVM's svm_write_tsc_offset() does (the
+ * offset lives in the intercept area of the VMCB). Not for a nested guest.
+ * On the vCPU's thread or under its mutex.
+ */
+void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			      u64 offset)
+{
+	struct vmcb *vmcb = kvmft_vmcb(vm, vcpu);
+
+	if (!vmcb || (vcpu->arch.hflags & HF_GUEST_MASK))
+		return;
+	vcpu->arch.l1_tsc_offset = offset;
+	vcpu->arch.tsc_offset = offset;
+	vmcb->control.tsc_offset = offset;
 	vmcb->control.clean &= ~BIT(KVMFT_VMCB_INTERCEPTS);
 }
 
@@ -183,7 +216,7 @@ static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 			vcpu->arch.regs[VCPU_REGS_RCX] = lower_32_bits(aux);
 		ret = kvm_skip_emulated_instruction(vcpu);
 	}
-	module_put(THIS_MODULE);
+	kvmft_redirect_put();
 	return ret;
 }
 
@@ -204,6 +237,7 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 		/* Every exit of an attached VM is a chance to apply its role. */
 		kvmft_vcpu_sync(vm, vcpu);
 		ours = !(vcpu->arch.hflags & HF_GUEST_MASK) &&
+		       !vcpu->arch.guest_state_protected &&
 		       (exit_code == SVM_EXIT_RDTSC ||
 			(exit_code == SVM_EXIT_RDTSCP &&
 			 kvmft_guest_has_rdtscp(vcpu)));
@@ -212,8 +246,10 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 	 * Other VMs are never touched: detach waits until every vCPU's
 	 * intercepts are undone before the VM leaves the table.
 	 */
-	if (ours && try_module_get(THIS_MODULE))
+	if (ours) {
+		kvmft_redirect_get();
 		regs->ip = (unsigned long)kvmft_svm_exit_handler;
+	}
 	rcu_read_unlock();
 }
 
@@ -241,13 +277,7 @@ int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack)
 		fput(dev);
 		return -EOPNOTSUPP;
 	}
-	kvmft_svm_hook = (struct kvmft_hook) {
-		.name = "svm_invoke_exit_handler",
-		.module = "kvm_amd",
-		.func = kvmft_svm_exit_hook,
-		.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
-			 FTRACE_OPS_FL_IPMODIFY,
-	};
+	kvmft_svm_hook.func = kvmft_svm_exit_hook;
 	err = kvmft_hook_register(&kvmft_svm_hook);
 	if (err) {
 		NL_SET_ERR_MSG(extack, "cannot hook kvm_amd's exit handler");
@@ -259,12 +289,18 @@ int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack)
 	return 0;
 }
 
+/* Unload: stop redirecting; kvmft_hooks_drain() must follow. */
 void kvmft_svm_exit(void)
+{
+	if (kvmft_svm_armed)
+		kvmft_hook_unregister(&kvmft_svm_hook);
+}
+
+/* Unload, once drained: kvm_amd may go. */
+void kvmft_svm_release(void)
 {
 	if (!kvmft_svm_armed)
 		return;
-	kvmft_hook_unregister(&kvmft_svm_hook);
-	synchronize_rcu_tasks();
 	fput(kvmft_svm_dev);
 	kvmft_svm_armed = false;
 }

@@ -7,6 +7,7 @@
  * Hooks find a VM by its struct kvm under RCU; everything that changes the
  * table runs under kvmft_lock.
  */
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/hashtable.h>
@@ -46,18 +47,38 @@ static void kvmft_vm_free_rcu(struct rcu_head *rcu)
 	struct kvmft_vm *vm = container_of(rcu, struct kvmft_vm, rcu);
 
 	kvmft_log_free(&vm->log);
+	kfree(vm->pio_buf);
 	kvfree(vm->vcpus);
 	kfree(vm);
 	kvmft_obj_put();
+}
+
+/*
+ * The last reference is gone. It may have been dropped by a hook, in
+ * atomic context, and kvm_put_kvm() can tear down the whole VM: do it from
+ * the module's workqueue, which unload drains.
+ */
+static void kvmft_vm_free_work(struct work_struct *work)
+{
+	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, free_work);
+
+	kvm_put_kvm(vm->kvm);
+	kvmft_obj_put();
+	call_rcu(&vm->rcu, kvmft_vm_free_rcu);
 }
 
 static void kvmft_vm_release(struct kref *ref)
 {
 	struct kvmft_vm *vm = container_of(ref, struct kvmft_vm, ref);
 
-	call_rcu(&vm->rcu, kvmft_vm_free_rcu);
+	queue_work(kvmft_wq, &vm->free_work);
 }
 
+/*
+ * Every reference to a kvmft_vm keeps its struct kvm alive, so whoever
+ * holds one may walk the VM's vCPUs, even after the VM was detached and
+ * its VMM has exited.
+ */
 void kvmft_vm_put(struct kvmft_vm *vm)
 {
 	kref_put(&vm->ref, kvmft_vm_release);
@@ -98,8 +119,7 @@ static void kvmft_vm_release_work(struct work_struct *work)
 	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, release_work);
 
 	mutex_lock(&kvmft_lock);
-	if (!vm->detached)
-		kvmft_vm_detach(vm);
+	kvmft_vm_detach(vm);
 	mutex_unlock(&kvmft_lock);
 	kvmft_vm_put(vm);
 }
@@ -133,6 +153,8 @@ void kvmft_vm_released(struct kvm *kvm)
 		kvmft_vm_put(vm);
 }
 
+static void kvmft_vm_detach_work(struct work_struct *work);
+
 struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 				 struct netlink_ext_ack *extack)
 {
@@ -157,8 +179,10 @@ struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 		return ERR_PTR(-ENOMEM);
 	vm->vcpus = kvcalloc(KVM_MAX_VCPUS, sizeof(*vm->vcpus),
 			     GFP_KERNEL_ACCOUNT);
-	err = vm->vcpus ? kvmft_log_init(&vm->log) : -ENOMEM;
+	vm->pio_buf = kmalloc(KVMFT_REC_MAX_PIO_DATA, GFP_KERNEL_ACCOUNT);
+	err = vm->vcpus && vm->pio_buf ? kvmft_log_init(&vm->log) : -ENOMEM;
 	if (err) {
+		kfree(vm->pio_buf);
 		kvfree(vm->vcpus);
 		kfree(vm);
 		return ERR_PTR(err);
@@ -167,6 +191,9 @@ struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 	kref_init(&vm->ref);
 	INIT_WORK(&vm->release_work, kvmft_vm_release_work);
 	INIT_WORK(&vm->change_work, kvmft_vm_change_work);
+	INIT_WORK(&vm->detach_work, kvmft_vm_detach_work);
+	INIT_WORK(&vm->free_work, kvmft_vm_free_work);
+	init_completion(&vm->detach_done);
 	vm->pid = pid;
 	vm->vmcb_off = vmcb_off;
 	vm->role = KVMFT_ROLE_NONE;
@@ -226,69 +253,72 @@ void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role)
 }
 
 /*
- * Called and returns with kvmft_lock held, but drops it while vCPUs undo
- * their interception, which can take as long as a vCPU takes to reach a
- * hook: a detaching VM stays in the table, marked, until then.
+ * Detaching runs on the module's workqueue, holding no lock while vCPUs
+ * undo their interception (as long as a vCPU takes to reach a hook): the
+ * VM stays in the table, marked, until then, so that the hooks still find
+ * it. Then it leaves the table and the table's reference goes; the struct
+ * kvm goes with the last reference (kvmft_vm_put()).
+ */
+static void kvmft_vm_detach_work(struct work_struct *work)
+{
+	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, detach_work);
+
+	/* Hooks that saw the old role have finished writing VMCBs. */
+	synchronize_rcu();
+	kvmft_log_wake(vm);
+	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_ALWAYS);
+
+	mutex_lock(&kvmft_lock);
+	hash_del_rcu(&vm->hnode);
+	list_del(&vm->node);
+	kvmft_genl_notify(vm, KVMFT_EVENT_DESTROY, GFP_KERNEL);
+	mutex_unlock(&kvmft_lock);
+	synchronize_rcu();
+	kvmft_log_wake(vm);
+	complete_all(&vm->detach_done);
+	kvmft_vm_put(vm);	/* the table's reference */
+	kvmft_vm_put(vm);	/* this work's */
+}
+
+/*
+ * Start detaching @vm; returns -ENOENT if it already is. From here on the
+ * VM has no role and no hook acts on it; kvmft_vm_detach_wait() waits for
+ * the rest.
  */
 int kvmft_vm_detach(struct kvmft_vm *vm)
 {
-	struct kvm *kvm = vm->kvm;
-
 	lockdep_assert_held(&kvmft_lock);
 	if (vm->detached)
 		return -ENOENT;
 	WRITE_ONCE(vm->role, KVMFT_ROLE_NONE);
 	WRITE_ONCE(vm->detached, true);
-	/* Hooks that saw the old role have finished writing VMCBs. */
-	synchronize_rcu();
-	kvmft_log_wake(vm);
-
 	kref_get(&vm->ref);
-	mutex_unlock(&kvmft_lock);
-	/* The hooks still find the VM, and undo its interception. */
-	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_ALWAYS);
-	mutex_lock(&kvmft_lock);
-
-	hash_del_rcu(&vm->hnode);
-	list_del(&vm->node);
-	synchronize_rcu();
-	kvmft_genl_notify(vm, KVMFT_EVENT_DESTROY, GFP_KERNEL);
-	kvmft_log_wake(vm);
-
-	kvm_put_kvm(kvm);
-	kvmft_obj_put();
-	kvmft_vm_put(vm);	/* the table's reference */
-	kvmft_vm_put(vm);
+	queue_work(kvmft_wq, &vm->detach_work);
 	return 0;
 }
 
+/* Wait until @vm has left the table: 0, or -EINTR if the caller is killed. */
+int kvmft_vm_detach_wait(struct kvmft_vm *vm)
+{
+	return wait_for_completion_killable(&vm->detach_done) ? -EINTR : 0;
+}
+
+/* Module unload: no attach can start any more; detach every VM. */
 void kvmft_vm_detach_all(void)
 {
 	struct kvmft_vm *vm;
-	bool busy;
+	bool empty;
 
-	mutex_lock(&kvmft_lock);
 	for (;;) {
-		busy = false;
-		list_for_each_entry(vm, &kvmft_vm_list, node) {
-			busy = true;
-			if (!vm->detached)
-				break;
-		}
-		if (!busy)
+		mutex_lock(&kvmft_lock);
+		empty = list_empty(&kvmft_vm_list);
+		list_for_each_entry(vm, &kvmft_vm_list, node)
+			kvmft_vm_detach(vm);
+		mutex_unlock(&kvmft_lock);
+		if (empty)
 			break;
-		if (list_entry_is_head(vm, &kvmft_vm_list, node)) {
-			/* Only VMs another thread is detaching are left. */
-			mutex_unlock(&kvmft_lock);
-			usleep_range(10000, 20000);
-			mutex_lock(&kvmft_lock);
-			continue;
-		}
-		kvmft_vm_detach(vm);
+		flush_workqueue(kvmft_wq);
 	}
-	mutex_unlock(&kvmft_lock);
-	/* Release work queued before the VMs went away has nothing to do. */
-	flush_workqueue(kvmft_wq);
 }
 
 /* Dump attached VMs in id order; cb->args[0] is the last id sent. */
@@ -303,7 +333,7 @@ int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			continue;
 		if (fill(skb, vm, KVMFT_CMD_GET_VM, KVMFT_EVENT_EXISTS,
 			 NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			 NLM_F_MULTI))
+			 NLM_F_MULTI, netlink_capable(cb->skb, CAP_NET_ADMIN)))
 			break;
 		cb->args[0] = vm->id;
 	}

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -216,9 +217,11 @@ TEST(missing_attribute)
 struct child_res {
 	int rc;
 	char msg[256];
+	bool pid_shown;		/* GET_VM: the reply carried KVMFT_A_PID */
 };
 
 enum { PRIV_NOBODY, PRIV_NO_SYS_ADMIN };
+enum { RES_ATTACH, RES_DETACH, RES_GET_VM, RES_N };
 
 static int child_drop(int how)
 {
@@ -233,13 +236,14 @@ static int child_drop(int how)
 }
 
 /*
- * In a child with privileges dropped @how: ATTACH the VM (inherited fd)
- * and DETACH @id. Results come back through a pipe.
+ * In a child with privileges dropped @how: ATTACH the VM (inherited fd),
+ * DETACH @id and GET_VM @id. Results come back through a pipe.
  */
 static void run_unprivileged(struct __test_metadata *_metadata,
 			     struct env *e, int how, uint32_t id,
-			     struct child_res res[2])
+			     struct child_res res[RES_N])
 {
+	const size_t size = RES_N * sizeof(*res);
 	int p[2], status;
 	pid_t pid;
 
@@ -247,29 +251,35 @@ static void run_unprivileged(struct __test_metadata *_metadata,
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
+		struct kvmft_vm_info vm;
 		struct kvmft_nl nl;
 		uint32_t got;
-		int r;
+		int r, i;
 
-		memset(res, 0, 2 * sizeof(*res));
+		memset(res, 0, size);
 		r = child_drop(how);
 		if (!r)
 			r = __kvmft_nl_open(&nl);
 		if (r) {
-			res[0].rc = res[1].rc = r;
+			for (i = 0; i < RES_N; i++)
+				res[i].rc = r;
 			snprintf(res[0].msg, sizeof(res[0].msg),
 				 "child setup failed: %s", strerror(-r));
 		} else {
-			res[0].rc = __kvmft_attach(&nl, e->vm->fd, 0, &got);
-			strcpy(res[0].msg, nl.errmsg);
-			res[1].rc = __kvmft_detach(&nl, id);
-			strcpy(res[1].msg, nl.errmsg);
+			res[RES_ATTACH].rc = __kvmft_attach(&nl, e->vm->fd, 0,
+							    &got);
+			strcpy(res[RES_ATTACH].msg, nl.errmsg);
+			res[RES_DETACH].rc = __kvmft_detach(&nl, id);
+			strcpy(res[RES_DETACH].msg, nl.errmsg);
+			res[RES_GET_VM].rc = __kvmft_get_vm(&nl, id, &vm);
+			strcpy(res[RES_GET_VM].msg, nl.errmsg);
+			res[RES_GET_VM].pid_shown =
+				vm.present & (1U << KVMFT_A_PID);
 		}
-		_exit(write(p[1], res, 2 * sizeof(*res)) == 2 * sizeof(*res) ?
-		      0 : 1);
+		_exit(write(p[1], res, size) == (ssize_t)size ? 0 : 1);
 	}
 	close(p[1]);
-	ASSERT_EQ((ssize_t)(2 * sizeof(*res)), read(p[0], res, 2 * sizeof(*res)));
+	ASSERT_EQ((ssize_t)size, read(p[0], res, size));
 	close(p[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
@@ -278,55 +288,99 @@ static void run_unprivileged(struct __test_metadata *_metadata,
 /*
  * Without CAP_NET_ADMIN the genetlink core refuses admin commands itself
  * (GENL_UNS_ADMIN_PERM), before kvmft sees them, and gives no reason; so
- * only the errno is checked here. The module's own CAP_SYS_ADMIN check on
- * ATTACH must give a reason.
+ * only the errno is checked here. The module's own CAP_SYS_ADMIN checks on
+ * ATTACH and DETACH must give a reason: detaching a backup makes it run
+ * live, so it needs the same privilege as attaching. GET_VM works for
+ * anyone but shows the VMM's pid only to CAP_NET_ADMIN.
  */
 TEST(unprivileged)
 {
 	struct kvmft_vm_info vm;
-	struct child_res res[2];
+	struct child_res res[RES_N];
 	struct env e;
 	uint32_t id;
 
 	REQUIRE_KVMFT_ADMIN();
 	env_init(&e);
 	/* Attached by us, so that DETACH has a real target. */
-	id = kvmft_attach(&e.nl, e.vm->fd, 0);
+	id = kvmft_attach(&e.nl, e.vm->fd, 4242);
 	e.count = kvmft_vm_count(&e.nl);
+	kvmft_get_vm(&e.nl, id, &vm);
+	EXPECT_EQ(4242U, vm.pid) TH_LOG("root sees the pid given at attach");
 
 	run_unprivileged(_metadata, &e, PRIV_NOBODY, id, res);
-	EXPECT_EQ(-EPERM, res[0].rc) TH_LOG("uid 65534 ATTACH: %d \"%s\"",
-					     res[0].rc, res[0].msg);
-	EXPECT_EQ(-EPERM, res[1].rc) TH_LOG("uid 65534 DETACH: %d \"%s\"",
-					     res[1].rc, res[1].msg);
-	TH_LOG("uid 65534: ATTACH \"%s\", DETACH \"%s\"", res[0].msg,
-	       res[1].msg);
+	EXPECT_EQ(-EPERM, res[RES_ATTACH].rc)
+		TH_LOG("uid 65534 ATTACH: %d \"%s\"", res[RES_ATTACH].rc,
+		       res[RES_ATTACH].msg);
+	EXPECT_EQ(-EPERM, res[RES_DETACH].rc)
+		TH_LOG("uid 65534 DETACH: %d \"%s\"", res[RES_DETACH].rc,
+		       res[RES_DETACH].msg);
+	EXPECT_EQ(0, res[RES_GET_VM].rc)
+		TH_LOG("uid 65534 GET_VM: %d \"%s\"", res[RES_GET_VM].rc,
+		       res[RES_GET_VM].msg);
+	EXPECT_FALSE(res[RES_GET_VM].pid_shown)
+		TH_LOG("uid 65534 GET_VM shows the VMM's pid");
 	EXPECT_EQ(e.count, kvmft_vm_count(&e.nl));
 	EXPECT_EQ(0, __kvmft_get_vm(&e.nl, id, &vm))
 		TH_LOG("VM %u no longer attached", id);
+
+	/* CAP_NET_ADMIN without CAP_SYS_ADMIN: no DETACH either. */
+	run_unprivileged(_metadata, &e, PRIV_NO_SYS_ADMIN, id, res);
+	EXPECT_EQ(-EPERM, res[RES_DETACH].rc)
+		TH_LOG("DETACH without CAP_SYS_ADMIN: %d \"%s\"",
+		       res[RES_DETACH].rc, res[RES_DETACH].msg);
+	EXPECT_NE(0, res[RES_DETACH].msg[0])
+		TH_LOG("DETACH without CAP_SYS_ADMIN: no extended-ack message");
+	TH_LOG("DETACH without CAP_SYS_ADMIN: \"%s\"", res[RES_DETACH].msg);
+	EXPECT_EQ(0, __kvmft_get_vm(&e.nl, id, &vm))
+		TH_LOG("VM %u was detached without CAP_SYS_ADMIN", id);
+	EXPECT_TRUE(res[RES_GET_VM].pid_shown)
+		TH_LOG("CAP_NET_ADMIN GET_VM does not show the pid");
 
 	/* Detach it again so that ATTACH would otherwise succeed. */
 	kvmft_detach(&e.nl, id);
 	e.count = kvmft_vm_count(&e.nl);
 	run_unprivileged(_metadata, &e, PRIV_NO_SYS_ADMIN, NO_SUCH_VM, res);
-	EXPECT_EQ(-EPERM, res[0].rc)
-		TH_LOG("ATTACH without CAP_SYS_ADMIN: %d \"%s\"", res[0].rc,
-		       res[0].msg);
-	EXPECT_NE(0, res[0].msg[0])
+	EXPECT_EQ(-EPERM, res[RES_ATTACH].rc)
+		TH_LOG("ATTACH without CAP_SYS_ADMIN: %d \"%s\"",
+		       res[RES_ATTACH].rc, res[RES_ATTACH].msg);
+	EXPECT_NE(0, res[RES_ATTACH].msg[0])
 		TH_LOG("ATTACH without CAP_SYS_ADMIN: no extended-ack message");
-	TH_LOG("ATTACH without CAP_SYS_ADMIN: \"%s\"", res[0].msg);
+	TH_LOG("ATTACH without CAP_SYS_ADMIN: \"%s\"", res[RES_ATTACH].msg);
 	EXPECT_EQ(e.count, kvmft_vm_count(&e.nl));
 	env_fini(&e);
 }
 
-/* LOG_OPEN: bad flags, unknown VM, a second opener. Roles stay put. */
+/* LOG_OPEN refused with -@err and a reason that mentions @needle. */
+static void check_refused(struct __test_metadata *_metadata, const char *what,
+			  int rc, int err, const char *why, const char *needle)
+{
+	EXPECT_EQ(-err, rc) TH_LOG("%s: got %d, want -%s (\"%s\")", what, rc,
+				  strerrorname_np(err), why);
+	EXPECT_TRUE(needle ? strstr(why, needle) != NULL : why[0] != 0)
+		TH_LOG("%s: reason \"%s\" does not name \"%s\"", what, why,
+		       needle ? needle : "anything");
+	TH_LOG("%s: %s \"%s\"", what, strerrorname_np(err), why);
+}
+
+/*
+ * LOG_OPEN: bad flags, a bad struct, unknown VM, a second opener; each
+ * with a reason. Roles stay put.
+ */
 TEST(log_open_errors)
 {
 	static const uint32_t bad_flags[] = {
 		0, KVMFT_LOG_READ | KVMFT_LOG_WRITE, 1U << 2, 1U << 31,
 		KVMFT_LOG_READ | (1U << 7),
 	};
+	struct {
+		struct kvmft_log_open lo;
+		uint64_t tail;
+	} big;
+	struct kvmft_log_open lo;
+	char why[KVMFT_REASON_LEN];
 	struct kvmft_vm_info vm;
+	uint64_t sid = 0;
 	struct env e;
 	unsigned int i;
 	uint32_t id;
@@ -335,22 +389,69 @@ TEST(log_open_errors)
 	REQUIRE_KVMFT_ADMIN();
 	env_init(&e);
 	id = kvmft_attach(&e.nl, e.vm->fd, 0);
-	for (i = 0; i < ARRAY_SIZE(bad_flags); i++)
-		EXPECT_EQ(-EINVAL, __kvmft_log_open(id, bad_flags[i]))
-			TH_LOG("LOG_OPEN flags 0x%x", bad_flags[i]);
+	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
+		sid = 1;
+		check_refused(_metadata, "bad flags",
+			      __kvmft_log_open(id, bad_flags[i], &sid, why,
+					       sizeof(why)),
+			      EINVAL, why, "flags");
+	}
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
 
-	EXPECT_EQ(-ENOENT, __kvmft_log_open(NO_SUCH_VM, KVMFT_LOG_READ));
-	EXPECT_EQ(-ENOENT, __kvmft_log_open(NO_SUCH_VM, KVMFT_LOG_WRITE));
+	/* The struct: too short, reserved set, an unknown non-zero tail. */
+	lo = (struct kvmft_log_open){ .size = 8, .vm_id = id,
+				      .flags = KVMFT_LOG_READ };
+	EXPECT_EQ(-EINVAL, __kvmft_log_open_arg(&lo)) TH_LOG("size 8");
+	lo = (struct kvmft_log_open){ .size = sizeof(lo), .vm_id = id,
+				      .flags = KVMFT_LOG_READ, .reserved = 1 };
+	check_refused(_metadata, "reserved", __kvmft_log_open_arg(&lo), EINVAL,
+		      lo.reason, "reserved");
+	memset(&big, 0, sizeof(big));
+	big.lo = (struct kvmft_log_open){ .size = sizeof(big), .vm_id = id,
+					  .flags = KVMFT_LOG_READ };
+	big.tail = 1;
+	EXPECT_EQ(-E2BIG, __kvmft_log_open_arg(&big.lo)) TH_LOG("unknown tail");
+	kvmft_get_vm(&e.nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
 
-	fd = kvmft_log_open(id, KVMFT_LOG_READ);
+	/* A backup must say which recording it replays. */
+	sid = 0;
+	check_refused(_metadata, "WRITE without a session",
+		      __kvmft_log_open(id, KVMFT_LOG_WRITE, &sid, why,
+				       sizeof(why)),
+		      EINVAL, why, "session");
+
+	check_refused(_metadata, "unknown VM (READ)",
+		      __kvmft_log_open(NO_SUCH_VM, KVMFT_LOG_READ, NULL, why,
+				       sizeof(why)), ENOENT, why, "id");
+	sid = 1;
+	check_refused(_metadata, "unknown VM (WRITE)",
+		      __kvmft_log_open(NO_SUCH_VM, KVMFT_LOG_WRITE, &sid, why,
+				       sizeof(why)), ENOENT, why, "id");
+
+	/* A longer struct with a zero tail is fine (a newer caller). */
+	big.tail = 0;
+	fd = __kvmft_log_open_arg(&big.lo);
+	ASSERT_LE(0, fd) TH_LOG("zero tail: %s \"%s\"", strerror(-fd),
+				big.lo.reason);
+	EXPECT_NE(0U, big.lo.session) TH_LOG("READ gave no session id");
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_PRIMARY, vm.role);
-	EXPECT_EQ(-EBUSY, __kvmft_log_open(id, KVMFT_LOG_READ));
-	EXPECT_EQ(-EBUSY, __kvmft_log_open(id, KVMFT_LOG_WRITE));
+	check_refused(_metadata, "second READ",
+		      __kvmft_log_open(id, KVMFT_LOG_READ, NULL, why,
+				       sizeof(why)), EBUSY, why, "log open");
+	check_refused(_metadata, "WRITE while recording",
+		      __kvmft_log_open(id, KVMFT_LOG_WRITE, &sid, why,
+				       sizeof(why)), EBUSY, why, "log open");
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_PRIMARY, vm.role);
+	close(fd);
+
+	/* Sessions differ from one recording to the next. */
+	sid = 0;
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, &sid);
+	EXPECT_NE(big.lo.session, sid) TH_LOG("two recordings, one session");
 	close(fd);
 
 	kvmft_detach(&e.nl, id);
@@ -359,12 +460,15 @@ TEST(log_open_errors)
 
 /*
  * Outside the v1 determinism contract (one vCPU): recording or replaying
- * is refused with EOPNOTSUPP and the role stays none; with the second vCPU
- * gone from the picture the same request would succeed, so this can fail.
+ * is refused with EOPNOTSUPP, a reason, and the role stays none; with the
+ * second vCPU gone from the picture the same request would succeed, so
+ * this can fail.
  */
 TEST(log_open_two_vcpus)
 {
+	char why[KVMFT_REASON_LEN];
 	struct kvmft_vm_info vm;
+	uint64_t sid = 1;
 	struct env e;
 	uint32_t id;
 	int vcpu1;
@@ -377,8 +481,12 @@ TEST(log_open_two_vcpus)
 	id = kvmft_attach(&e.nl, e.vm->fd, 0);
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(2, vm.vcpus);
-	EXPECT_EQ(-EOPNOTSUPP, __kvmft_log_open(id, KVMFT_LOG_READ));
-	EXPECT_EQ(-EOPNOTSUPP, __kvmft_log_open(id, KVMFT_LOG_WRITE));
+	check_refused(_metadata, "two vCPUs (READ)",
+		      __kvmft_log_open(id, KVMFT_LOG_READ, NULL, why,
+				       sizeof(why)), EOPNOTSUPP, why, "vCPU");
+	check_refused(_metadata, "two vCPUs (WRITE)",
+		      __kvmft_log_open(id, KVMFT_LOG_WRITE, &sid, why,
+				       sizeof(why)), EOPNOTSUPP, why, "vCPU");
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
 	kvmft_detach(&e.nl, id);
@@ -404,6 +512,7 @@ static int log_write(int fd, const void *buf, size_t len)
 TEST(log_write_errors)
 {
 	uint8_t good[64], bad[64], two[128];
+	uint64_t sid = 0x5e5510d5e5510dULL;
 	struct kvmft_vm_info vm;
 	size_t len, len2;
 	struct env e;
@@ -414,12 +523,18 @@ TEST(log_write_errors)
 	REQUIRE_KVMFT_ADMIN();
 	env_init(&e);
 	id = kvmft_attach(&e.nl, e.vm->fd, 0);
-	fd = kvmft_log_open(id, KVMFT_LOG_WRITE);
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &sid);
 	kvmft_get_vm(&e.nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_BACKUP, vm.role);
 
-	len = kvmft_rec_build_tsc(good, 1, KVMFT_REC_RDTSC, 0x123456789ULL, 0);
-	ASSERT_EQ((long)len, kvmft_rec_check(good, len, 1));
+	len = kvmft_rec_build_tsc(good, sid, 1, KVMFT_REC_RDTSC, 0x123456789ULL,
+				  0);
+	ASSERT_EQ((long)len, kvmft_rec_check(good, len, 1, sid));
+
+	/* A record of another recording, intact and in sequence. */
+	len2 = kvmft_rec_build_tsc(bad, sid + 1, 1, KVMFT_REC_RDTSC,
+				   0x123456789ULL, 0);
+	EXPECT_EQ(-EBADMSG, log_write(fd, bad, len2)) TH_LOG("other session");
 
 	memcpy(bad, good, len);
 	bad[offsetof(struct kvmft_rec, crc)] ^= 1;
@@ -427,9 +542,9 @@ TEST(log_write_errors)
 	memcpy(bad, good, len);
 	bad[len - 1] ^= 0x80;
 	EXPECT_EQ(-EBADMSG, log_write(fd, bad, len)) TH_LOG("payload bit flip");
-	len2 = kvmft_rec_build_tsc(bad, 2, KVMFT_REC_RDTSC, 1, 0);
+	len2 = kvmft_rec_build_tsc(bad, sid, 2, KVMFT_REC_RDTSC, 1, 0);
 	EXPECT_EQ(-EBADMSG, log_write(fd, bad, len2)) TH_LOG("seq 2 first");
-	len2 = kvmft_rec_build_tsc(bad, 1, 0xffff, 1, 0);
+	len2 = kvmft_rec_build_tsc(bad, sid, 1, 0xffff, 1, 0);
 	EXPECT_EQ(-EBADMSG, log_write(fd, bad, len2)) TH_LOG("unknown type");
 
 	EXPECT_EQ(-EMSGSIZE, log_write(fd, good, len - 8))
@@ -444,8 +559,8 @@ TEST(log_write_errors)
 	 * never taken. Either the write fails and takes nothing, or it is
 	 * short and takes exactly the good record before it.
 	 */
-	len = kvmft_rec_build_tsc(two, 2, KVMFT_REC_RDTSC, 2, 0);
-	len2 = kvmft_rec_build_tsc(two + len, 3, KVMFT_REC_RDTSC, 3, 0);
+	len = kvmft_rec_build_tsc(two, sid, 2, KVMFT_REC_RDTSC, 2, 0);
+	len2 = kvmft_rec_build_tsc(two + len, sid, 3, KVMFT_REC_RDTSC, 3, 0);
 	two[len + offsetof(struct kvmft_rec, crc)] ^= 1;
 	n = write(fd, two, len + len2);
 	if (n < 0) {
@@ -456,7 +571,7 @@ TEST(log_write_errors)
 			TH_LOG("a short write must stop before the bad record");
 	}
 	EXPECT_EQ(-EBADMSG, log_write(fd, two + len, len2)) TH_LOG("bad seq 3");
-	len2 = kvmft_rec_build_tsc(two + len, 3, KVMFT_REC_RDTSC, 3, 0);
+	len2 = kvmft_rec_build_tsc(two + len, sid, 3, KVMFT_REC_RDTSC, 3, 0);
 	EXPECT_EQ(0, log_write(fd, two + len, len2)) TH_LOG("good seq 3");
 
 	kvmft_get_vm(&e.nl, id, &vm);

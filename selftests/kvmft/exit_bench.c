@@ -93,7 +93,7 @@ static void bench_record_replay(struct kvmft_nl *nl, uint64_t iters,
 
 	csum_vm_create(&a, seed);
 	id = kvmft_attach(nl, a.vm->fd, getpid());
-	log_job_read(&rd, kvmft_log_open(id, KVMFT_LOG_READ), &rb);
+	log_job_read(&rd, kvmft_log_open(id, KVMFT_LOG_READ, &rb.session), &rb);
 	sum_a = run_timed("primary", &a, iters);
 	csum_vm_destroy(&a);	/* the reader sees EOF */
 	TEST_ASSERT(!log_job_join(&rd, JOIN_TIMEOUT_S), "log reader stuck");
@@ -102,7 +102,8 @@ static void bench_record_replay(struct kvmft_nl *nl, uint64_t iters,
 
 	csum_vm_create(&b, ~seed);
 	id = kvmft_attach(nl, b.vm->fd, getpid());
-	log_job_write(&wr, kvmft_log_open(id, KVMFT_LOG_WRITE), &rb);
+	log_job_write(&wr, kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session),
+		      &rb);
 	sum_b = run_timed("backup", &b, iters);
 	TEST_ASSERT(!log_job_join(&wr, JOIN_TIMEOUT_S), "log writer stuck");
 	TEST_ASSERT(!wr.rc, "writing the backup's log: %s", strerror(-wr.rc));
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
 	/* Another VM recording arms the SVM exit hook for every VM. */
 	csum_vm_create(&decoy, seed);
 	id = kvmft_attach(&nl, decoy.vm->fd, getpid());
-	log_fd = kvmft_log_open(id, KVMFT_LOG_READ);
+	log_fd = kvmft_log_open(id, KVMFT_LOG_READ, NULL);
 	bench_plain("armed", iters, seed);
 	close(log_fd);
 	csum_vm_destroy(&decoy);

@@ -119,7 +119,7 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	/* A: record. */
 	csum_vm_create(&a, seed);
 	id_a = kvmft_attach(&nl, a.vm->fd, getpid());
-	fd_a = kvmft_log_open(id_a, KVMFT_LOG_READ);
+	fd_a = kvmft_log_open(id_a, KVMFT_LOG_READ, &rb.session);
 	kvmft_get_vm(&nl, id_a, &vm);
 	ASSERT_EQ(KVMFT_ROLE_PRIMARY, vm.role)
 		TH_LOG("role %s after LOG_OPEN(READ)", kvmft_role_str(vm.role));
@@ -160,7 +160,7 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	/* B: replay, with other random input that must be overridden. */
 	csum_vm_create(&b, ~seed);
 	id_b = kvmft_attach(&nl, b.vm->fd, getpid());
-	fd_b = kvmft_log_open(id_b, KVMFT_LOG_WRITE);
+	fd_b = kvmft_log_open(id_b, KVMFT_LOG_WRITE, &rb.session);
 	kvmft_get_vm(&nl, id_b, &vm);
 	ASSERT_EQ(KVMFT_ROLE_BACKUP, vm.role)
 		TH_LOG("role %s after LOG_OPEN(WRITE)", kvmft_role_str(vm.role));
@@ -219,8 +219,8 @@ TEST_F_TIMEOUT(replay, checksum, 900)
  * its log then refuses record @nrec + 1 with EPIPE.
  */
 static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
-		    struct kvmft_nl *ev, const uint8_t *log, size_t len,
-		    uint64_t nrec, uint64_t replayed)
+		    struct kvmft_nl *ev, uint64_t session, const uint8_t *log,
+		    size_t len, uint64_t nrec, uint64_t replayed)
 {
 	struct kvmft_vm_info vm;
 	uint8_t next[64];
@@ -230,7 +230,7 @@ static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 
 	csum_vm_create(&b, csum_random_seed());
 	id = kvmft_attach(nl, b.vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_WRITE);
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &session);
 	ASSERT_EQ((ssize_t)len, write(fd, log, len))
 		TH_LOG("the log is well formed, so it must be taken: %s",
 		       strerror(errno));
@@ -242,7 +242,8 @@ static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
 	EXPECT_EQ(1U, vm.stats[KVMFT_STAT_DIVERGENCES]);
 	EXPECT_EQ(replayed, vm.stats[KVMFT_STAT_REPLAYED]);
-	len = kvmft_rec_build_tsc(next, nrec + 1, KVMFT_REC_RDTSC, 1, 0);
+	len = kvmft_rec_build_tsc(next, session, nrec + 1, KVMFT_REC_RDTSC, 1,
+				  0);
 	EXPECT_EQ(-1, write(fd, next, len));
 	EXPECT_EQ(EPIPE, errno) TH_LOG("write after go-live: %s", strerror(errno));
 	close(fd);
@@ -257,6 +258,7 @@ static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 TEST(divergence)
 {
 	const uint32_t val = 0x12345678;
+	const uint64_t sid = csum_random_seed() | 1;
 	struct kvmft_nl nl, ev;
 	uint8_t log[256];
 	size_t len;
@@ -265,13 +267,13 @@ TEST(divergence)
 	kvmft_nl_open(&nl);
 	kvmft_events_open(&ev);
 
-	len = kvmft_rec_build_pio(log, 1, CSUM_DEFAULT_PORT, 4, 1, &val);
-	diverge(_metadata, &nl, &ev, log, len, 1, 0);
+	len = kvmft_rec_build_pio(log, sid, 1, CSUM_DEFAULT_PORT, 4, 1, &val);
+	diverge(_metadata, &nl, &ev, sid, log, len, 1, 0);
 
-	len = kvmft_rec_build_tsc(log, 1, KVMFT_REC_RDTSC, 42, 0);
-	len += kvmft_rec_build_pio(log + len, 2, CSUM_DEFAULT_PORT + 1, 4, 1,
-				   &val);
-	diverge(_metadata, &nl, &ev, log, len, 2, 1);
+	len = kvmft_rec_build_tsc(log, sid, 1, KVMFT_REC_RDTSC, 42, 0);
+	len += kvmft_rec_build_pio(log + len, sid, 2, CSUM_DEFAULT_PORT + 1, 4,
+				   1, &val);
+	diverge(_metadata, &nl, &ev, sid, log, len, 2, 1);
 
 	kvmft_nl_close(&ev);
 	kvmft_nl_close(&nl);
@@ -384,7 +386,7 @@ TEST_F_TIMEOUT(small_log, waits, 900)
 	/* A: record, but read nothing until its vCPU waits for room. */
 	csum_vm_create(&a, csum_random_seed());
 	id = kvmft_attach(&nl, a.vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_READ);
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, &rb.session);
 	ja.cv = &a;
 	ASSERT_EQ(0, pthread_create(&ja.thread, NULL, vm_runner, &ja));
 	waits = stat_wait(&nl, id, KVMFT_STAT_LOG_WAITS);
@@ -405,7 +407,7 @@ TEST_F_TIMEOUT(small_log, waits, 900)
 	/* B: replay, but write nothing until its vCPU waits for a record. */
 	csum_vm_create(&b, csum_random_seed());
 	id = kvmft_attach(&nl, b.vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_WRITE);
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
 	jb.cv = &b;
 	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, vm_runner, &jb));
 	waits = stat_wait(&nl, id, KVMFT_STAT_LOG_WAITS);

@@ -10,8 +10,9 @@
  * Every attribute has a typed policy; unknown attributes and wrong types are
  * rejected with an extended-ack message. State-changing commands need
  * CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM); ATTACH
- * also needs CAP_SYS_ADMIN (netlink_capable), since it takes a reference
- * on another process's VM.
+ * and DETACH also need CAP_SYS_ADMIN (netlink_capable): ATTACH takes a
+ * reference on another process's VM, and detaching a backup makes it run
+ * live.
  *
  * KVMFT_CMD_ATTACH (admin)
  *   KVMFT_A_VM_FD: u32, required. A KVM VM fd in the caller's fd table (the
@@ -31,9 +32,14 @@
  * wrong size, EINVAL with "missing attribute ..." for a required one left
  * out; the extended ack points at the attribute.
  *
- * KVMFT_CMD_DETACH (admin)
+ * KVMFT_CMD_DETACH (admin, CAP_SYS_ADMIN)
  *   KVMFT_A_VM_ID: u32, required.
- *   errors: ENOENT (unknown VM id).
+ *   Returns once the VM has left the table (its vCPUs no longer
+ *   intercepted), which takes as long as each vCPU takes to reach KVM;
+ *   the wait is killable, and a detach whose caller was killed finishes on
+ *   its own (DESTROY event).
+ *   errors: ENOENT (unknown VM id, or already being detached), EPERM
+ *           (not privileged), EINTR (caller killed while waiting).
  *
  * KVMFT_CMD_GET_VM (doit with KVMFT_A_VM_ID, or dump of all VMs)
  *   reply, and every KVMFT_CMD_VM_EVENT notification, carries:
@@ -44,7 +50,8 @@
  *                subscriber that joined the group first can drop older
  *                notifications.
  *   KVMFT_A_ROLE: u8, enum kvmft_role
- *   KVMFT_A_PID: u32, pid given at attach (0 if none)
+ *   KVMFT_A_PID: u32, pid given at attach (0 if none); only to callers
+ *                with CAP_NET_ADMIN
  *   KVMFT_A_VCPUS: u32, number of vCPUs the VM has now
  *   KVMFT_A_STATS: nested, enum kvmft_stat, each a u64
  *
@@ -53,7 +60,9 @@
  *          protocol version, KVMFT_GENL_VERSION), KVMFT_A_SEQ: u64 (the
  *          event sequence now, for a subscriber whose dump was empty).
  *
- * GET_VM, GET_INFO and the events group need no privilege. The family
+ * GET_VM and GET_INFO need no privilege; subscribing to the events group
+ * needs CAP_NET_ADMIN where the kernel supports privileged groups (else
+ * events carry no pid). The family
  * exists in the initial network namespace only: attached VMs belong to
  * the host. Event sequence numbers rise by one per event, and
  * notifications go out in sequence order.
@@ -64,22 +73,33 @@
  *
  * Character device /dev/kvmft: the log stream
  * -------------------------------------------
- * KVMFT_IOC_LOG_OPEN (CAP_SYS_ADMIN) returns a new fd on one VM's log:
- *   KVMFT_LOG_READ:  the VM becomes PRIMARY; read() returns whole records
+ * KVMFT_IOC_LOG_OPEN (CAP_SYS_ADMIN), argument struct kvmft_log_open,
+ * returns a new fd on one VM's log:
+ *   KVMFT_LOG_READ:  the VM becomes PRIMARY, recording a new session whose
+ *                    id LOG_OPEN returns in `session`; read() returns whole records
  *                    (struct kvmft_rec followed by its payload), blocks
  *                    while the log is empty, and returns 0 once the VM has
  *                    gone and the log is drained. Closing it ends recording
  *                    (role NONE). While the log is full the vCPU waits.
- *   KVMFT_LOG_WRITE: the VM becomes BACKUP; write() takes whole records,
- *                    checked (type, length, sequence, CRC) before any is
+ *   KVMFT_LOG_WRITE: the VM becomes BACKUP, replaying the session given in
+ *                    `session` (not 0); write() takes whole records,
+ *                    checked (type, length, sequence, CRC, which a record
+ *                    of another session fails) before any is
  *                    taken: EBADMSG for a corrupt or out-of-order record,
  *                    EMSGSIZE for a truncated one. The vCPU waits for the
  *                    record it needs. After the writer closes and the log
  *                    is drained the VM goes live (role NONE, CHANGE event).
  *   errors: ENOENT (unknown VM id), EBUSY (VM already has a log open),
- *           EINVAL (bad flags), EOPNOTSUPP (outside the v1 contract: the
- *           VM must have exactly one vCPU whose CPUID has no SVM, the host
- *           kvm_amd, and kvm_amd's layout must match the module's build).
+ *           EINVAL (bad flags, reserved not 0, size too small, WRITE
+ *           without a session), E2BIG (a longer struct whose tail is not
+ *           0), EOPNOTSUPP (outside the v1 contract: exactly one vCPU, no
+ *           in-kernel irqchip or PIT, no SVM in the guest's CPUID, no
+ *           SEV-ES, the host kvm_amd, and kvm_amd's layout as the module
+ *           was built for). Every refusal but EFAULT/ENOMEM/EPERM comes
+ *           with a reason in `reason`, like an extended ack.
+ *   While a VM has a role its shape is fixed: KVM_CREATE_VCPU fails with
+ *   EBUSY and KVM_CREATE_PIT2 with ENOMEM (KVM's only error there), each
+ *   with a kernel log line naming the VM.
  *   LOG_OPEN returns once the vCPU intercepts RDTSC, so the log starts at
  *   a defined point. The log holds kvmft's log_kb module parameter of
  *   KiB (default 1024) of records, fixed when the VM is attached; every
@@ -90,6 +110,9 @@
  *   partial count on error, EPIPE once the VM is gone or no longer a
  *   backup (went live, diverged). poll() and O_NONBLOCK work. The fd is
  *   O_CLOEXEC. Sequence numbers restart at 1 on every LOG_OPEN.
+ *   A backup that stops replaying (goes live, is detached) moves its
+ *   guest's TSC forward past the last value replayed, so the guest never
+ *   sees its TSC go back.
  */
 #ifndef _UAPI_LINUX_KVMFT_H
 #define _UAPI_LINUX_KVMFT_H
@@ -168,8 +191,9 @@ enum kvmft_stat {
 
 /*
  * Log records. Every record is a header followed by `len` payload bytes;
- * `crc` is the CRC32 (IEEE, as crc32_le(~0, ...) ^ ~0) of the header with
- * crc set to 0, followed by the payload. Sequence numbers start at 1 and
+ * `crc` is the CRC32 (IEEE, as crc32_le(~0, ...) ^ ~0) of the session id
+ * (8 bytes, little-endian), then the header with crc set to 0, then the
+ * payload: a record of another recording session fails it. Sequence numbers start at 1 and
  * have no gaps. Records are native-endian and packed back to back, so a
  * header that follows a PIO record may be unaligned. A PIO record has
  * count >= 1; an RDTSC record has aux 0.
@@ -209,13 +233,17 @@ struct kvmft_rec_tsc {
 	(sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_pio) + \
 	 KVMFT_REC_MAX_PIO_DATA)
 
-/* On-disk log file written by `ftctl record`: this header, then records. */
+/*
+ * On-disk log file written by `ftctl record`: this header, then records.
+ * Version 1 (before sessions) had no `session`; it cannot be replayed.
+ */
 #define KVMFT_LOGFILE_MAGIC	"KVMFTLOG"
-#define KVMFT_LOGFILE_VERSION	1
+#define KVMFT_LOGFILE_VERSION	2
 struct kvmft_logfile_hdr {
 	char magic[8];		/* KVMFT_LOGFILE_MAGIC, not NUL-terminated */
 	__u32 version;		/* KVMFT_LOGFILE_VERSION */
 	__u32 reserved;		/* 0 */
+	__u64 session;		/* the recording's session id (not 0) */
 };
 
 /* /dev/kvmft ioctls */
@@ -223,12 +251,25 @@ struct kvmft_logfile_hdr {
 #define KVMFT_LOG_WRITE		_BITUL(1)
 #define __KVMFT_LOG_ALL		(KVMFT_LOG_READ | KVMFT_LOG_WRITE)
 
+#define KVMFT_REASON_LEN	128
+
+/*
+ * Argument of KVMFT_IOC_LOG_OPEN. `size` is sizeof() as the caller knows
+ * it: fields are only ever appended, and a caller built against a newer
+ * header may pass a longer struct as long as the part this kernel does
+ * not know is zero (else E2BIG).
+ */
 struct kvmft_log_open {
-	__u32 vm_id;
-	__u32 flags;		/* exactly one of KVMFT_LOG_READ/WRITE */
+	__u32 size;		/* in: sizeof(struct kvmft_log_open) */
+	__u32 vm_id;		/* in */
+	__u32 flags;		/* in: exactly one of KVMFT_LOG_READ/WRITE */
+	__u32 reserved;		/* in: 0 */
+	/* READ: out, the new recording's id; WRITE: in, the one to accept */
+	__u64 session;
+	char reason[KVMFT_REASON_LEN];	/* out: why it was refused, or "" */
 };
 
 #define KVMFT_IOC_MAGIC		0xF7
-#define KVMFT_IOC_LOG_OPEN	_IOW(KVMFT_IOC_MAGIC, 1, struct kvmft_log_open)
+#define KVMFT_IOC_LOG_OPEN	_IOWR(KVMFT_IOC_MAGIC, 2, struct kvmft_log_open)
 
 #endif /* _UAPI_LINUX_KVMFT_H */

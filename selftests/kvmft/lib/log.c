@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +25,21 @@ uint32_t kvmft_crc32(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-uint32_t kvmft_rec_crc(const struct kvmft_rec *hdr, const void *payload)
+uint32_t kvmft_rec_crc(uint64_t session, const struct kvmft_rec *hdr,
+		       const void *payload)
 {
 	struct kvmft_rec h = *hdr;
+	uint64_t sid = htole64(session);
 	uint32_t crc;
 
 	h.crc = 0;
-	crc = kvmft_crc32(0, &h, sizeof(h));
+	crc = kvmft_crc32(0, &sid, sizeof(sid));
+	crc = kvmft_crc32(crc, &h, sizeof(h));
 	return kvmft_crc32(crc, payload, hdr->len);
 }
 
-long kvmft_rec_check(const void *buf, size_t len, uint64_t seq)
+long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
+		     uint64_t session)
 {
 	struct kvmft_rec h;
 	size_t need;
@@ -48,7 +53,7 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq)
 	if (h.seq != seq || h.type == KVMFT_REC_UNSPEC ||
 	    h.type >= __KVMFT_REC_LAST || h.reserved ||
 	    h.len > KVMFT_REC_MAX_LEN - sizeof(h) ||
-	    h.crc != kvmft_rec_crc(&h, (const uint8_t *)buf + sizeof(h)))
+	    h.crc != kvmft_rec_crc(session, &h, (const uint8_t *)buf + sizeof(h)))
 		return -EBADMSG;
 	switch (h.type) {
 	case KVMFT_REC_RDTSC:
@@ -71,27 +76,28 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq)
 	return (long)need;
 }
 
-static size_t rec_finish(void *buf, uint64_t seq, uint16_t type,
-			 uint16_t len)
+static size_t rec_finish(void *buf, uint64_t session, uint64_t seq,
+			 uint16_t type, uint16_t len)
 {
 	struct kvmft_rec h = { .seq = seq, .type = type, .len = len };
 
-	h.crc = kvmft_rec_crc(&h, (uint8_t *)buf + sizeof(h));
+	h.crc = kvmft_rec_crc(session, &h, (uint8_t *)buf + sizeof(h));
 	memcpy(buf, &h, sizeof(h));
 	return sizeof(h) + len;
 }
 
-size_t kvmft_rec_build_tsc(void *buf, uint64_t seq, uint16_t type,
-			   uint64_t tsc, uint64_t aux)
+size_t kvmft_rec_build_tsc(void *buf, uint64_t session, uint64_t seq,
+			   uint16_t type, uint64_t tsc, uint64_t aux)
 {
 	struct kvmft_rec_tsc t = { .tsc = tsc, .aux = aux };
 
 	memcpy((uint8_t *)buf + sizeof(struct kvmft_rec), &t, sizeof(t));
-	return rec_finish(buf, seq, type, sizeof(t));
+	return rec_finish(buf, session, seq, type, sizeof(t));
 }
 
-size_t kvmft_rec_build_pio(void *buf, uint64_t seq, uint16_t port,
-			   uint8_t size, uint32_t count, const void *data)
+size_t kvmft_rec_build_pio(void *buf, uint64_t session, uint64_t seq,
+			   uint16_t port, uint8_t size, uint32_t count,
+			   const void *data)
 {
 	struct kvmft_rec_pio p = { .port = port, .size = size, .count = count };
 	uint8_t *q = (uint8_t *)buf + sizeof(struct kvmft_rec);
@@ -99,7 +105,7 @@ size_t kvmft_rec_build_pio(void *buf, uint64_t seq, uint16_t port,
 
 	memcpy(q, &p, sizeof(p));
 	memcpy(q + sizeof(p), data, n);
-	return rec_finish(buf, seq, KVMFT_REC_PIO_IN, sizeof(p) + n);
+	return rec_finish(buf, session, seq, KVMFT_REC_PIO_IN, sizeof(p) + n);
 }
 
 void rec_buf_free(struct rec_buf *rb)
@@ -146,7 +152,8 @@ int log_read_all(int fd, struct rec_buf *rb)
 			struct kvmft_rec h;
 
 			r = kvmft_rec_check(rb->data + off,
-					    rb->len + n - off, rb->nrec + 1);
+					    rb->len + n - off, rb->nrec + 1,
+					    rb->session);
 			if (r < 0)
 				return (int)r;
 			memcpy(&h, rb->data + off, sizeof(h));

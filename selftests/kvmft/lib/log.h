@@ -14,27 +14,34 @@
 
 /* CRC-32/IEEE, as crc32_le(~0, ...) ^ ~0; pass 0 to start. */
 uint32_t kvmft_crc32(uint32_t crc, const void *buf, size_t len);
-/* The CRC a record must carry: header with crc = 0, then the payload. */
-uint32_t kvmft_rec_crc(const struct kvmft_rec *hdr, const void *payload);
+/*
+ * The CRC a record of recording @session must carry: the session id, the
+ * header with crc = 0, then the payload.
+ */
+uint32_t kvmft_rec_crc(uint64_t session, const struct kvmft_rec *hdr,
+		       const void *payload);
 
 /*
  * Check the record at the start of @buf (@len bytes available) and that
  * its sequence number is @seq. Returns its total length, -EMSGSIZE if it is
  * truncated, -EBADMSG if it is corrupt or out of order.
  */
-long kvmft_rec_check(const void *buf, size_t len, uint64_t seq);
+long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
+		     uint64_t session);
 
 /* Build an RDTSC/RDTSCP or PIO_IN record at @buf; returns its length. */
-size_t kvmft_rec_build_tsc(void *buf, uint64_t seq, uint16_t type,
-			   uint64_t tsc, uint64_t aux);
-size_t kvmft_rec_build_pio(void *buf, uint64_t seq, uint16_t port,
-			   uint8_t size, uint32_t count, const void *data);
+size_t kvmft_rec_build_tsc(void *buf, uint64_t session, uint64_t seq,
+			   uint16_t type, uint64_t tsc, uint64_t aux);
+size_t kvmft_rec_build_pio(void *buf, uint64_t session, uint64_t seq,
+			   uint16_t port, uint8_t size, uint32_t count,
+			   const void *data);
 
 /* A log in memory: records back to back, checked as they came in. */
 struct rec_buf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
+	uint64_t session;	/* the recording they belong to */
 	uint64_t nrec;		/* records held; the last one's seq */
 	uint64_t ntype[__KVMFT_REC_LAST];
 };

@@ -570,27 +570,47 @@ int kvmft_events_wait(struct kvmft_nl *ev, uint32_t id, int event, int role,
 	return r;
 }
 
-int __kvmft_log_open(uint32_t vm_id, uint32_t flags)
+int __kvmft_log_open_arg(struct kvmft_log_open *arg)
 {
-	struct kvmft_log_open arg = { .vm_id = vm_id, .flags = flags };
 	int fd, r;
 
 	fd = open(KVMFT_DEV_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = ioctl(fd, KVMFT_IOC_LOG_OPEN, &arg);
+	r = ioctl(fd, KVMFT_IOC_LOG_OPEN, arg);
 	if (r < 0)
 		r = -errno;
 	close(fd);
 	return r;
 }
 
-int kvmft_log_open(uint32_t vm_id, uint32_t flags)
+int __kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session,
+		     char *reason, size_t len)
 {
-	int r = __kvmft_log_open(vm_id, flags);
+	struct kvmft_log_open arg = {
+		.size = sizeof(arg),
+		.vm_id = vm_id,
+		.flags = flags,
+		.session = session ? *session : 0,
+	};
+	int r = __kvmft_log_open_arg(&arg);
+
+	if (r >= 0 && session)
+		*session = arg.session;
+	if (reason && len)
+		snprintf(reason, len, "%.*s", (int)sizeof(arg.reason),
+			 arg.reason);
+	return r;
+}
+
+int kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session)
+{
+	char why[KVMFT_REASON_LEN];
+	int r = __kvmft_log_open(vm_id, flags, session, why, sizeof(why));
 
 	errno = r < 0 ? -r : 0;
-	TEST_ASSERT(r >= 0, "LOG_OPEN of VM %u with flags 0x%x", vm_id, flags);
+	TEST_ASSERT(r >= 0, "LOG_OPEN of VM %u with flags 0x%x: %s", vm_id,
+		    flags, why);
 	return r;
 }
 

@@ -103,8 +103,16 @@ int kvmft_events_wait(struct kvmft_nl *ev, uint32_t id, int event, int role,
 		      int timeout_ms, struct kvmft_vm_info *vm);
 
 /* /dev/kvmft KVMFT_IOC_LOG_OPEN: a log fd, or -errno. */
-int __kvmft_log_open(uint32_t vm_id, uint32_t flags);
-int kvmft_log_open(uint32_t vm_id, uint32_t flags);
+/*
+ * @session: READ: the new recording's id comes back here (may be NULL);
+ * WRITE: the recording to replay. @reason gets the kernel's reason for a
+ * refusal ("" if none).
+ */
+int __kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session,
+		     char *reason, size_t len);
+int kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session);
+/* The raw ioctl: @arg as given (size and all). */
+int __kvmft_log_open_arg(struct kvmft_log_open *arg);
 
 const char *kvmft_role_str(int role);
 const char *kvmft_event_str(int event);

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest for harden_test: a0 selects the scenario (enum harden_case in
+ * lib/harden.h), a1 and a2 are its inputs.
+ */
+#include "guest.h"
+#include "harden.h"
+
+/* Report every TSC value read, one ucall each. */
+static void tsc_sync(uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		GUEST_SYNC(rdtsc());
+}
+
+/* Read the TSC @n times as fast as possible; report the last value. */
+static void tsc_spin(uint64_t n)
+{
+	uint64_t i, t = 0;
+
+	for (i = 0; i < n; i++)
+		t = rdtsc();
+	GUEST_DONE(t);
+}
+
+/* Touch guest memory at @gpa (the VMM may hold the page back), then RDTSC. */
+static void touch(uint64_t gpa)
+{
+	uint64_t v = *(volatile uint64_t *)gpa;
+
+	GUEST_DONE(v, rdtsc());
+}
+
+void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
+{
+	(void)a2;
+	switch (test) {
+	case HG_TSC_SYNC:
+		tsc_sync(a1);
+		break;
+	case HG_TSC_SPIN:
+		tsc_spin(a1);
+		break;
+	case HG_TOUCH:
+		touch(a1);
+		break;
+	default:
+		GUEST_ASSERT(0);
+	}
+	GUEST_DONE();
+}

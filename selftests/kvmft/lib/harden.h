@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared by harden_test.c and guest/harden_guest.c. */
+#ifndef KVMFT_HARDEN_H
+#define KVMFT_HARDEN_H
+
+enum harden_case {
+	HG_TSC_SYNC = 1,	/* a1 reads: GUEST_SYNC(tsc) after each */
+	HG_TSC_SPIN,		/* a1 reads, then GUEST_DONE(last tsc) */
+	HG_TOUCH,		/* read the u64 at gpa a1, GUEST_DONE(it, tsc) */
+};
+
+/* A page the VMM leaves untouched, for HG_TOUCH: 3 MiB into the guest. */
+#define HG_TOUCH_GPA	0x300000ULL
+
+#endif /* KVMFT_HARDEN_H */

@@ -225,18 +225,20 @@ static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu)
 		goto out;
 	}
 	cui = vs->orig_cui;
-	if (kvmft_vm_wants_exits(vm) && kvmft_pio_in(vm, vcpu, vs, vm->pio_buf)) {
+	if (!kvmft_vm_wants_exits(vm)) {
+		vs->orig_cui = NULL;
+		r = cui(vcpu);
+		goto out;
+	}
+	if (kvmft_pio_in(vm, vcpu, vs, vm->pio_buf)) {
 		/* Not ready: KVM_RUN returns -EINTR; the next one waits. */
 		vs->need_wait = true;
 		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;
 		r = -EINTR;
 		goto out;
 	}
+	/* The buffer holds what the guest gets, even if the role just ended. */
 	vs->orig_cui = NULL;
-	if (!kvmft_vm_wants_exits(vm)) {
-		r = cui(vcpu);
-		goto out;
-	}
 	vcpu->arch.pio_data = vm->pio_buf;
 	r = cui(vcpu);
 	vcpu->arch.pio_data = page;

@@ -17,6 +17,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kallsyms.h>
 #include <linux/ftrace.h>
 #include <linux/module.h>
 #include <asm/svm.h>
@@ -253,6 +254,51 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 	rcu_read_unlock();
 }
 
+/* Start and size of the function holding @addr, from kallsyms. */
+static bool kvmft_func_bounds(unsigned long addr, unsigned long *start,
+			      unsigned long *size)
+{
+	char sym[KSYM_SYMBOL_LEN], *p;
+	unsigned long off;
+
+	sprint_symbol(sym, addr);
+	p = strchr(sym, '+');
+	if (!p || sscanf(p, "+%lx/%lx", &off, size) != 2 || !*size)
+		return false;
+	*start = addr - off;
+	return true;
+}
+
+/*
+ * Is svm_invoke_exit_handler() really on kvm_amd's exit path, i.e. does
+ * svm_handle_exit() call or jump to it (Debian's build tail-calls it)? A
+ * build that inlined it there would leave the hook blind to every exit
+ * while RDTSC is intercepted. Looks for a CALL/JMP rel32 (E8/E9) whose
+ * target is the function's first byte.
+ */
+static bool kvmft_svm_on_exit_path(unsigned long invoke)
+{
+	unsigned long exit_fn, start, size, target, i;
+	unsigned long inv_start, inv_size;
+	const u8 *p;
+	s32 rel;
+
+	exit_fn = kvmft_lookup_symbol("svm_handle_exit");
+	if (!exit_fn || !kvmft_func_bounds(exit_fn, &start, &size) ||
+	    !kvmft_func_bounds(invoke, &inv_start, &inv_size) || size > SZ_64K)
+		return false;
+	p = (const u8 *)start;
+	for (i = 0; i + 5 <= size; i++) {
+		if (p[i] != 0xe8 && p[i] != 0xe9)
+			continue;
+		memcpy(&rel, p + i + 1, sizeof(rel));
+		target = start + i + 5 + (long)rel;
+		if (target == inv_start)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Arm the SVM hook. /dev/kvm's fops are owned by the vendor module, so an
  * open /dev/kvm both tells which vendor this host runs and keeps kvm_amd
@@ -278,6 +324,13 @@ int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack)
 		return -EOPNOTSUPP;
 	}
 	kvmft_svm_hook.func = kvmft_svm_exit_hook;
+	if (!kvmft_svm_on_exit_path(kvmft_lookup_symbol(kvmft_svm_hook.name))) {
+		pr_err("kvmft: kvm_amd's svm_handle_exit() does not call %s(): RDTSC exits would reach KVM unhandled\n",
+		       kvmft_svm_hook.name);
+		NL_SET_ERR_MSG(extack, "kvm_amd's exit path is not the one kvmft hooks");
+		fput(dev);
+		return -EOPNOTSUPP;
+	}
 	err = kvmft_hook_register(&kvmft_svm_hook);
 	if (err) {
 		NL_SET_ERR_MSG(extack, "cannot hook kvm_amd's exit handler");

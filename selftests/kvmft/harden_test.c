@@ -4,7 +4,8 @@
  * test that failed on the foundation's module (issue 5). Needs kvmft.ko;
  * SKIPs without it.
  *
- *   kvm_outlives_detach    a log fd keeps the VM's struct kvm alive
+ *   kvm_outlives_detach    a log fd keeps the VM's struct kvm alive (the
+ *                          race itself: stress_test log_open_vs_vmm_exit)
  *   ftrace_off_refused     sysctl kernel.ftrace_enabled=0 is refused while
  *                          kvmft's hooks stand; a recording guest runs on
  *   writer_woken           a backup writer blocked on a full log gets EPIPE
@@ -154,55 +155,6 @@ TEST(kvm_outlives_detach)
 	kvmft_nl_close(&nl);
 }
 
-struct race_job {
-	uint32_t id;
-	int fd;
-};
-
-static void *log_opener(void *arg)
-{
-	struct race_job *j = arg;
-
-	j->fd = __kvmft_log_open(j->id, KVMFT_LOG_READ, NULL, NULL, 0);
-	return NULL;
-}
-
-/*
- * Defect 1, the race itself: LOG_OPEN while the VMM exits. On a debug
- * kernel KASAN reports a use-after-free if the VM goes under LOG_OPEN; here
- * the kernel log check at the end of the lab run catches it.
- */
-TEST(log_open_vmm_exit_race)
-{
-	const int rounds = 100;
-	struct race_job j;
-	struct kvm_vcpu *vcpu;
-	struct kvmft_nl nl;
-	pthread_t t;
-	int i, opened = 0;
-
-	REQUIRE_KVMFT_ADMIN();
-	kvmft_nl_open(&nl);
-	for (i = 0; i < rounds; i++) {
-		struct kvm_vm *vm = hg_create(&vcpu, HG_TSC_SPIN, 10);
-
-		j.id = kvmft_attach(&nl, vm->fd, getpid());
-		j.fd = -1;
-		ASSERT_EQ(0, pthread_create(&t, NULL, log_opener, &j));
-		if (i & 1)
-			sleep_ms(i % 7);
-		vm_free(vm);
-		pthread_join(t, NULL);
-		if (j.fd >= 0) {
-			opened++;
-			close(j.fd);
-		}
-	}
-	TH_LOG("%d of %d LOG_OPENs won the race against the VMM's exit",
-	       opened, rounds);
-	kvmft_nl_close(&nl);
-}
-
 struct drain_job {
 	pthread_t thread;
 	int fd;
@@ -272,8 +224,16 @@ TEST_F_TIMEOUT(ftrace, off_refused, 600)
 	EXPECT_EQ(-EBUSY, r) TH_LOG("ftrace_enabled=0 under a recording VM: %s",
 				    r ? strerror(-r) : "accepted");
 	EXPECT_EQ(1, read_long(FTRACE_SYSCTL));
-	/* The guest reads the TSC 2000 times; each read must be handled. */
-	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	/*
+	 * The guest reads the TSC 2000 times; each read must be handled.
+	 * Not vcpu_run_ucall(), which would end the test before tracing is
+	 * back on.
+	 */
+	r = __vcpu_run_ucall(vcpu, &uc);
+	if (read_long(FTRACE_SYSCTL) != 1)
+		write_file(FTRACE_SYSCTL, "1");
+	EXPECT_EQ(UCALL_DONE, r)
+		TH_LOG("the guest ended with %s", vcpu_exit_str(vcpu));
 	kvmft_get_vm(&nl, id, &info);
 	EXPECT_LE(2000U, info.stats[KVMFT_STAT_RDTSC])
 		TH_LOG("RDTSCs went unrecorded");

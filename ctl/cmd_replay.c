@@ -4,6 +4,11 @@
  * the session in the file's header, and write the records to it. Nothing
  * reaches the module unless every record passed, so a bad file never
  * leaves a VM half-fed.
+ *
+ * A backup never goes live on its own: at the end of the file its vCPU
+ * waits for promotion. --go-live-at-end promotes it once every record is
+ * written (tests and debugging; a pair's controller promotes only after
+ * arbitration).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,10 +18,12 @@
 
 #include "ftctl.h"
 #include "logrec.h"
+#include "nl.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s replay --vm ID --in FILE\n", ft_prog);
+	fprintf(f, "Usage: %s replay --vm ID --in FILE [--go-live-at-end]\n",
+		ft_prog);
 }
 
 static int bad_file(const char *file, const struct ftlog_reader *r)
@@ -49,8 +56,33 @@ static const char *write_error(int err)
 	if (err == EMSGSIZE)
 		return "the module saw it truncated";
 	if (err == EPIPE)
-		return "the VM went away";
+		return "the VM is gone, was promoted, or diverged from the log (ftctl status)";
 	return NULL;
+}
+
+/* PROMOTE: the backup replays what it holds, then runs live. */
+static int promote(uint32_t vm)
+{
+	struct nl_msg *msg;
+	struct ftnl nl;
+	int ret;
+
+	ret = ft_nl_connect(&nl, false);
+	if (ret)
+		return ret;
+	msg = ftnl_msg(&nl, KVMFT_CMD_PROMOTE, 0);
+	if (!msg || nla_put_u32(msg, KVMFT_A_VM_ID, vm) < 0) {
+		nlmsg_free(msg);
+		ret = -ENOMEM;
+	} else {
+		ret = ftnl_request(&nl, msg, NULL, NULL);
+	}
+	if (ret < 0) {
+		ft_err("replay: promote", -ret, nl.ext_msg);
+		ret = FT_EXIT_KERNEL;
+	}
+	ftnl_close(&nl);
+	return ret;
 }
 
 static int feed(int fd, const char *in, uint64_t session, uint64_t *nrec)
@@ -91,7 +123,7 @@ static int feed(int fd, const char *in, uint64_t session, uint64_t *nrec)
 	return ret < 0 ? bad_file(in, &r) : 0;
 }
 
-static int replay(uint32_t vm, const char *in)
+static int replay(uint32_t vm, const char *in, bool go_live)
 {
 	uint64_t nrec = 0, checked, session;
 	struct ft_log_err le;
@@ -108,15 +140,24 @@ static int replay(uint32_t vm, const char *in)
 		return ft_log_open_failed(op, &le);
 	}
 	ret = feed(fd, in, session, &nrec);
-	/* Closing is what lets the VM go live once the log drains. */
+	if (!ret && go_live)
+		ret = promote(vm);
+	/* The backup keeps its role: it waits at the end of the log. */
 	if (close(fd) && !ret) {
 		ft_err("replay: close log", errno, NULL);
 		ret = FT_EXIT_KERNEL;
 	}
-	if (!ret)
-		printf("%" PRIu64 " records written to vm %" PRIu32
-		       ", session %016" PRIx64 "\n", nrec, vm, session);
-	return ret;
+	if (ret)
+		return ret;
+	printf("%" PRIu64 " records written to vm %" PRIu32
+	       ", session %016" PRIx64 "\n", nrec, vm, session);
+	if (go_live)
+		printf("vm %" PRIu32 " promoted: it goes live after record %" PRIu64 "\n",
+		       vm, nrec);
+	else
+		printf("vm %" PRIu32 " stays a backup: it waits after record %" PRIu64
+		       " (ftctl promote, or detach, lets it go on)\n", vm, nrec);
+	return 0;
 }
 
 int replay_main(int argc, char **argv)
@@ -124,11 +165,12 @@ int replay_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "vm", required_argument, NULL, 'v' },
 		{ "in", required_argument, NULL, 'i' },
+		{ "go-live-at-end", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *in = NULL;
-	bool have_id = false;
+	bool have_id = false, go_live = false;
 	uint32_t id = 0;
 	int c;
 
@@ -142,6 +184,9 @@ int replay_main(int argc, char **argv)
 			break;
 		case 'i':
 			in = optarg;
+			break;
+		case 'g':
+			go_live = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -160,5 +205,5 @@ int replay_main(int argc, char **argv)
 		usage(stderr);
 		return FT_EXIT_USAGE;
 	}
-	return replay(id, in);
+	return replay(id, in, go_live);
 }

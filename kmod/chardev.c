@@ -55,6 +55,8 @@ static ssize_t kvmft_log_copy_out(struct kvmft_log_file *lf,
 		spin_lock(&log->lock);
 		if (kfifo_out(&log->fifo, lf->buf, total) != total)
 			total = 0;	/* cannot happen: only we consume */
+		else
+			log->shipped = h.seq;
 		spin_unlock(&log->lock);
 		done += total;
 	}
@@ -93,11 +95,15 @@ static ssize_t kvmft_log_read(struct file *file, char __user *ubuf,
 	return ret;
 }
 
-/* Check one record from userspace and queue it for the backup's vCPU. */
+/*
+ * May the writer add records? Not once the VM is gone, live, promoted (it
+ * replays what it holds, nothing more) or diverged.
+ */
 static bool kvmft_log_writable(struct kvmft_vm *vm)
 {
 	return !READ_ONCE(vm->detached) &&
-	       READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP;
+	       READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP &&
+	       !READ_ONCE(vm->log.promoted) && !READ_ONCE(vm->log.diverged);
 }
 
 static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
@@ -129,7 +135,7 @@ static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
 	if (wait_event_interruptible(log->wq, !kvmft_log_writable(vm) ||
 				     kfifo_avail(&log->fifo) >= total))
 		return -ERESTARTSYS;
-	/* Gone, or went live (log ended, divergence): nobody will read. */
+	/* Gone, live, promoted or diverged: nobody will take it. */
 	if (!kvmft_log_writable(vm))
 		return -EPIPE;
 	spin_lock(&log->lock);
@@ -194,10 +200,11 @@ static void kvmft_log_file_close(struct kvmft_log_file *lf)
 	}
 	spin_unlock(&vm->log.lock);
 	/*
-	 * A primary stops recording. A backup keeps its role until its vCPU
-	 * has taken every record, then goes live; if none is left, now.
+	 * A primary stops recording. A backup keeps its role: it replays
+	 * what it holds and then waits at the end of its log, for a writer
+	 * to come back (LOG_OPEN of the same session) or for promotion.
 	 */
-	if (!vm->detached && (!lf->writer || kvmft_log_ended(vm)))
+	if (!vm->detached && !lf->writer)
 		kvmft_vm_set_role(vm, KVMFT_ROLE_NONE);
 	kvmft_log_wake(vm);
 	mutex_unlock(&kvmft_lock);
@@ -262,6 +269,19 @@ static int kvmft_log_contract(struct kvmft_vm *vm, struct kvmft_log_open *arg)
 	return 0;
 }
 
+/*
+ * A backup whose writer went away (ftd restarted, the channel broke) takes
+ * a writer of the same session again: the log goes on where it stopped.
+ */
+static bool kvmft_log_resumable(struct kvmft_vm *vm, bool writer,
+				struct kvmft_log_open *arg)
+{
+	struct kvmft_log *log = &vm->log;
+
+	return writer && vm->role == KVMFT_ROLE_BACKUP && !log->has_writer &&
+	       !log->promoted && !log->diverged && arg->session == log->session;
+}
+
 /* Called with kvmft_lock held: may this VM take the role now? */
 static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 			   struct kvmft_log_open *arg)
@@ -271,6 +291,13 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 	if (vm->detached) {
 		kvmft_refuse(arg, "the VM is being detached");
 		return -ENOENT;
+	}
+	if (kvmft_log_resumable(vm, writer, arg)) {
+		spin_lock(&vm->log.lock);
+		vm->log.has_writer = true;
+		vm->log.writer_done = false;
+		spin_unlock(&vm->log.lock);
+		return 0;
 	}
 	if (vm->log.has_reader || vm->log.has_writer ||
 	    vm->role != KVMFT_ROLE_NONE) {
@@ -293,6 +320,10 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 		vm->log.next_seq = 1;
 		vm->log.session = arg->session;
 		vm->log.writer_done = false;
+		vm->log.promoted = false;
+		vm->log.shipped = 0;
+		vm->log.replayed = 0;
+		vm->log.diverged = 0;
 		if (writer)
 			vm->log.has_writer = true;
 		else

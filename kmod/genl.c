@@ -33,6 +33,12 @@ static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_VERSION]	= { .type = NLA_U32 },
 	[KVMFT_A_SVM_VMCB_OFF]	= NLA_POLICY_FULL_RANGE(NLA_U32,
 						&kvmft_vmcb_off_range),
+	[KVMFT_A_SESSION]	= { .type = NLA_U64 },
+	[KVMFT_A_LOG_SEQ]	= { .type = NLA_U64 },
+	[KVMFT_A_LOG_SHIPPED]	= { .type = NLA_U64 },
+	[KVMFT_A_LOG_REPLAYED]	= { .type = NLA_U64 },
+	[KVMFT_A_DIVERGED_SEQ]	= { .type = NLA_U64 },
+	[KVMFT_A_VM_FLAGS]	= NLA_POLICY_MASK(NLA_U32, __KVMFT_VM_F_ALL),
 };
 
 static struct genl_family kvmft_genl_family;
@@ -50,6 +56,40 @@ static int kvmft_put_stats(struct sk_buff *skb, struct kvmft_vm *vm)
 				      KVMFT_STAT_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The log's positions and the backup's state, read together. */
+static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
+{
+	struct kvmft_log *log = &vm->log;
+	u64 session, seq, shipped, replayed, diverged;
+	u32 flags = 0;
+
+	spin_lock(&log->lock);
+	session = log->session;
+	seq = log->next_seq - 1;
+	shipped = log->shipped;
+	replayed = log->replayed;
+	diverged = log->diverged;
+	if (READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP) {
+		if (log->promoted)
+			flags |= KVMFT_VM_F_PROMOTING;
+		else if (!log->has_writer && kfifo_is_empty(&log->fifo))
+			flags |= KVMFT_VM_F_LOG_ENDED;
+	}
+	if (diverged)
+		flags |= KVMFT_VM_F_DIVERGED;
+	spin_unlock(&log->lock);
+	if (nla_put_u64_64bit(skb, KVMFT_A_SESSION, session, KVMFT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVMFT_A_LOG_SEQ, seq, KVMFT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVMFT_A_LOG_SHIPPED, shipped, KVMFT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVMFT_A_LOG_REPLAYED, replayed,
+			      KVMFT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVMFT_A_DIVERGED_SEQ, diverged,
+			      KVMFT_A_PAD) ||
+	    nla_put_u32(skb, KVMFT_A_VM_FLAGS, flags))
+		return -EMSGSIZE;
 	return 0;
 }
 
@@ -72,7 +112,7 @@ static int kvmft_vm_fill(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
 	    nla_put_u8(skb, KVMFT_A_ROLE, READ_ONCE(vm->role)) ||
 	    (pid && nla_put_u32(skb, KVMFT_A_PID, vm->pid)) ||
 	    nla_put_u32(skb, KVMFT_A_VCPUS, kvmft_vm_vcpu_count(vm)) ||
-	    kvmft_put_stats(skb, vm)) {
+	    kvmft_put_stats(skb, vm) || kvmft_put_log(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -216,6 +256,30 @@ static int kvmft_nl_detach(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* Only promotion makes a backup live (or DETACH): admin, CAP_SYS_ADMIN. */
+static int kvmft_nl_promote(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvmft_vm *vm;
+	int err;
+
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(info->extack, "promoting a VM needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID)) {
+		NL_SET_ERR_MSG(info->extack, "missing attribute KVMFT_A_VM_ID");
+		return -EINVAL;
+	}
+	vm = kvmft_nl_vm_get(info);
+	if (!vm)
+		return -ENOENT;
+	mutex_lock(&kvmft_lock);
+	err = kvmft_vm_promote(vm, info->extack);
+	mutex_unlock(&kvmft_lock);
+	kvmft_vm_put(vm);
+	return err;
+}
+
 static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kvmft_vm *vm;
@@ -282,6 +346,11 @@ static const struct genl_small_ops kvmft_genl_ops[] = {
 	{
 		.cmd = KVMFT_CMD_GET_INFO,
 		.doit = kvmft_nl_get_info,
+	},
+	{
+		.cmd = KVMFT_CMD_PROMOTE,
+		.doit = kvmft_nl_promote,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 

@@ -128,40 +128,63 @@ void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	kvmft_svm_sync_intercepts(vm, vcpu, want);
 }
 
-/* The backup reached the end of its log, or left the primary's path. */
-static void kvmft_go_live(struct kvmft_vm *vm, bool diverged)
+/* A promoted backup has taken every record it held: it runs live. */
+static void kvmft_go_live(struct kvmft_vm *vm)
 {
-	if (diverged)
-		kvmft_stat_inc(vm, KVMFT_STAT_DIVERGENCES);
 	if (cmpxchg(&vm->role, KVMFT_ROLE_BACKUP, KVMFT_ROLE_NONE) ==
 	    KVMFT_ROLE_BACKUP) {
-		/* A writer blocked on a full log gets EPIPE, poll EPOLLERR. */
 		kvmft_log_wake(vm);
 		kvmft_vm_change_async(vm);
 	}
 }
 
 /*
+ * The backup left the primary's path at record @seq: its vCPU stops there
+ * for good (kvmft_log_ready() never lets it on), the writer gets EPIPE,
+ * and a CHANGE event names the record. Never live: only detach or a new
+ * backup repairs the pair.
+ */
+static void kvmft_diverge(struct kvmft_vm *vm, u64 seq)
+{
+	if (cmpxchg(&vm->log.diverged, 0, seq ?: 1))
+		return;
+	kvmft_stat_inc(vm, KVMFT_STAT_DIVERGENCES);
+	pr_warn_ratelimited("kvmft: VM %u: backup diverged at log record %llu; its vCPU is stopped\n",
+			    vm->id, seq);
+	kvmft_log_wake(vm);
+	kvmft_vm_change_async(vm);
+}
+
+/*
  * Backup: take the record this exit needs (kvmft_log_take). Returns
- * -EAGAIN when the vCPU must wait for it, 0 when it was taken (going live
- * after it if that was the last), 1 when there was none to take or it did
- * not match: the VM went live and the live value stays.
+ * -EAGAIN when the vCPU must wait (for a record, for promotion at the end
+ * of the log, or for good after a divergence), 0 when it was taken (going
+ * live after it if it was the last a promoted backup held), 1 when the
+ * promoted backup had none left: it went live and the live value stays.
  */
 static int kvmft_replay_take(struct kvmft_vm *vm, u16 type, void *fixed,
 			     u16 fixed_len, bool match, void *data,
 			     u16 data_len)
 {
-	int err = kvmft_log_take(vm, type, fixed, fixed_len, match, data,
-				 data_len);
+	u64 seq = 0;
+	int err;
 
+	if (READ_ONCE(vm->log.diverged))
+		return -EAGAIN;
+	err = kvmft_log_take(vm, type, fixed, fixed_len, match, data,
+			     data_len, &seq);
 	if (err == -EAGAIN)
 		return err;
+	if (err == -EILSEQ) {
+		kvmft_diverge(vm, seq);
+		return -EAGAIN;
+	}
 	if (err) {
-		kvmft_go_live(vm, err != -ENODATA);
+		kvmft_go_live(vm);
 		return 1;
 	}
-	if (kvmft_log_ended(vm))
-		kvmft_go_live(vm, false);
+	if (kvmft_log_promote_done(vm))
+		kvmft_go_live(vm);
 	return 0;
 }
 

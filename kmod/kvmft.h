@@ -60,7 +60,11 @@ struct kvmft_log {
 	u64 session;			/* this recording's id, in every CRC */
 	bool has_reader;		/* a READ fd is open (primary) */
 	bool has_writer;		/* a WRITE fd is open (backup) */
-	bool writer_done;		/* the writer closed: no more records */
+	bool writer_done;		/* the writer closed: none for now */
+	bool promoted;			/* backup: replay what is here, go live */
+	u64 shipped;			/* primary: last seq read out */
+	u64 replayed;			/* backup: last seq taken */
+	u64 diverged;			/* backup: seq that did not match, or 0 */
 };
 
 struct kvmft_vm {
@@ -186,9 +190,10 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		     const void *payload, u16 len, const void *data,
 		     u16 data_len);
 int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
-		   bool match, void *data, u16 data_len);
+		   bool match, void *data, u16 data_len, u64 *seq);
 bool kvmft_log_ready(struct kvmft_vm *vm);
-bool kvmft_log_ended(struct kvmft_vm *vm);
+bool kvmft_log_promote_done(struct kvmft_vm *vm);
+int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack);
 void kvmft_log_wake(struct kvmft_vm *vm);
 
 /*

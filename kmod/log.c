@@ -130,11 +130,12 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
  * Backup, atomic context: take the next record, which must be of @type
  * with a payload of @fixed_len + @data_len bytes. With @match the fixed
  * part must equal @fixed, else it is copied there; the data goes to @data.
- * -EAGAIN: none yet, wait. -ENODATA: the log has ended. -EILSEQ: the
- * record is not what this exit needs (divergence); it is left in place.
+ * -EAGAIN: none yet, wait. -ENODATA: none, and none will come (promoted).
+ * -EILSEQ: the record is not what this exit needs (divergence); it is left
+ * in place and its seq is in *@seq.
  */
 int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
-		   bool match, void *data, u16 data_len)
+		   bool match, void *data, u16 data_len, u64 *seq)
 {
 	struct kvmft_log *log = &vm->log;
 	u8 head[sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_tsc)] __aligned(8);
@@ -145,12 +146,13 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 		return -EINVAL;
 	spin_lock(&log->lock);
 	if (kfifo_len(&log->fifo) < sizeof(*h)) {
-		err = log->writer_done ? -ENODATA : -EAGAIN;
+		err = log->promoted ? -ENODATA : -EAGAIN;
 		goto out;
 	}
 	if (kfifo_out_peek(&log->fifo, head, sizeof(*h) + fixed_len) !=
 	    sizeof(*h) + fixed_len || h->type != type || h->len != fixed_len + data_len ||
 	    (match && memcmp(h + 1, fixed, fixed_len))) {
+		*seq = h->seq;
 		err = -EILSEQ;
 		goto out;
 	}
@@ -163,6 +165,7 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 	}
 	if (!match)
 		memcpy(fixed, h + 1, fixed_len);
+	log->replayed = h->seq;
 out:
 	spin_unlock(&log->lock);
 	if (!err) {
@@ -172,16 +175,16 @@ out:
 	return err;
 }
 
-/* Backup: the writer has closed and every record has been taken. */
-bool kvmft_log_ended(struct kvmft_vm *vm)
+/* Backup: promoted, and every record it held has been taken. */
+bool kvmft_log_promote_done(struct kvmft_vm *vm)
 {
 	struct kvmft_log *log = &vm->log;
-	bool ended;
+	bool done;
 
 	spin_lock(&log->lock);
-	ended = log->writer_done && kfifo_is_empty(&log->fifo);
+	done = log->promoted && kfifo_is_empty(&log->fifo);
 	spin_unlock(&log->lock);
-	return ended;
+	return done;
 }
 
 /* May a waiting vCPU go on? True once waiting would be pointless. */
@@ -199,7 +202,13 @@ bool kvmft_log_ready(struct kvmft_vm *vm)
 			kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN;
 		break;
 	case KVMFT_ROLE_BACKUP:
-		ready = log->writer_done || !kfifo_is_empty(&log->fifo);
+		/*
+		 * A backup never goes live on its own: at the end of its log,
+		 * or after a divergence, its vCPU waits for promotion or
+		 * detach (which it sees as ready: detached above).
+		 */
+		ready = !log->diverged &&
+			(log->promoted || !kfifo_is_empty(&log->fifo));
 		break;
 	default:
 		ready = true;

@@ -253,6 +253,48 @@ void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role)
 }
 
 /*
+ * PROMOTE: the backup takes no more records, replays those it holds, then
+ * runs live. With none left, live now; else its vCPU goes live as it takes
+ * the last (hooks.c).
+ */
+int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack)
+{
+	struct kvmft_log *log = &vm->log;
+	bool empty;
+
+	lockdep_assert_held(&kvmft_lock);
+	if (vm->detached) {
+		NL_SET_ERR_MSG(extack, "VM is being detached");
+		return -ENOENT;
+	}
+	if (vm->role != KVMFT_ROLE_BACKUP) {
+		NL_SET_ERR_MSG(extack, "VM is not a backup");
+		return -EINVAL;
+	}
+	spin_lock(&log->lock);
+	if (log->diverged) {
+		spin_unlock(&log->lock);
+		NL_SET_ERR_MSG(extack,
+			       "backup diverged from its primary: its state is not the primary's");
+		return -ESTALE;
+	}
+	if (log->promoted) {
+		spin_unlock(&log->lock);
+		NL_SET_ERR_MSG(extack, "backup is already being promoted");
+		return -EALREADY;
+	}
+	log->promoted = true;
+	empty = kfifo_is_empty(&log->fifo);
+	spin_unlock(&log->lock);
+	if (empty)
+		kvmft_vm_set_role(vm, KVMFT_ROLE_NONE);
+	else
+		kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
+	kvmft_log_wake(vm);
+	return 0;
+}
+
+/*
  * Detaching runs on the module's workqueue, holding no lock while vCPUs
  * undo their interception (as long as a vCPU takes to reach a hook): the
  * VM stays in the table, marked, until then, so that the hooks still find

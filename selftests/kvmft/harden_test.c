@@ -293,16 +293,32 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+struct csum_job {
+	pthread_t thread;
+	struct csum_vm *cv;
+	uint64_t iters;
+};
+
+static void *csum_runner(void *arg)
+{
+	struct csum_job *j = arg;
+
+	csum_vm_run(j->cv, j->iters, CSUM_DEFAULT_PORT, 0);
+	return NULL;
+}
+
 /*
- * Defect 3: a backup whose log no longer matches its guest goes live, but
- * the writer blocked on its full log was never woken: `ftctl replay` hung,
- * and poll() never said EPOLLERR. Here the log holds far more than the
- * smallest FIFO, and its first record is not what the guest needs.
+ * Defect 3: a backup whose log no longer matches its guest stops (it went
+ * live, in the foundation), but the writer blocked on its full log was
+ * never woken: `ftctl replay` hung, and poll() never said EPOLLERR. Here
+ * the log holds far more than the smallest FIFO, and its first record is
+ * not what the guest needs.
  */
 TEST_F_TIMEOUT(small_log, writer_woken, 600)
 {
 	const uint64_t nrec = 4000;
 	uint64_t sid = csum_random_seed() | 1;
+	struct csum_job run = { .iters = 20 };
 	struct write_job w = { 0 };
 	struct kvmft_nl nl, ev;
 	struct kvmft_vm_info vm;
@@ -342,10 +358,15 @@ TEST_F_TIMEOUT(small_log, writer_woken, 600)
 		sleep_ms(10);
 	EXPECT_FALSE(w.finished) TH_LOG("the log took it all: nothing blocked");
 
-	csum_vm_run(&b, 20, CSUM_DEFAULT_PORT, 0);	/* runs live */
-	r = kvmft_events_wait(&ev, id, KVMFT_EVENT_CHANGE, KVMFT_ROLE_NONE,
-			      EVENT_TIMEOUT_MS, &vm);
-	EXPECT_EQ(0, r) TH_LOG("the backup did not go live: %s", strerror(-r));
+	/* The first record does not match: the vCPU stops there. */
+	run.cv = &b;
+	ASSERT_EQ(0, pthread_create(&run.thread, NULL, csum_runner, &run));
+	do
+		r = kvmft_events_wait(&ev, id, KVMFT_EVENT_CHANGE,
+				      KVMFT_ROLE_BACKUP, EVENT_TIMEOUT_MS, &vm);
+	while (!r && !(vm.flags & KVMFT_VM_F_DIVERGED));
+	EXPECT_EQ(0, r) TH_LOG("no divergence event: %s", strerror(-r));
+	EXPECT_EQ(1U, vm.diverged);
 	p = (struct pollfd){ .fd = w.fd, .events = POLLOUT };
 	EXPECT_EQ(1, poll(&p, 1, PROMPT_S * 1000));
 	EXPECT_TRUE(p.revents & POLLERR)
@@ -355,13 +376,16 @@ TEST_F_TIMEOUT(small_log, writer_woken, 600)
 	while (!w.finished && now_s() < end)
 		sleep_ms(10);
 	ASSERT_TRUE(w.finished)
-		TH_LOG("the writer is still blocked %d s after the backup went live",
+		TH_LOG("the writer is still blocked %d s after the backup diverged",
 		       PROMPT_S);
 	pthread_join(w.thread, NULL);
 	EXPECT_EQ(EPIPE, w.err) TH_LOG("writer ended with %s", strerror(w.err));
 	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_BACKUP, vm.role) TH_LOG("a diverged backup went live");
 	EXPECT_EQ(1U, vm.stats[KVMFT_STAT_DIVERGENCES]);
 	EXPECT_EQ(0U, vm.stats[KVMFT_STAT_REPLAYED]);
+	kvmft_detach(&nl, id);	/* lets the stopped vCPU go on */
+	pthread_join(run.thread, NULL);
 	close(w.fd);
 	csum_vm_destroy(&b);
 	free(log);
@@ -510,7 +534,9 @@ TEST(tsc_after_go_live)
 	id = kvmft_attach(&nl, vm->fd, getpid());
 	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &sid);
 	ASSERT_EQ((ssize_t)len, write(fd, log, len));
-	close(fd);	/* the backup goes live after the k-th record */
+	close(fd);
+	/* It replays the k records, then goes live: never back in time. */
+	kvmft_promote(&nl, id);
 
 	for (i = 0; i < k + m; i++) {
 		ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));

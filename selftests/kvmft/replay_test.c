@@ -7,7 +7,8 @@
  *   VM A (seed a) -- attach, LOG_OPEN(READ): PRIMARY --> records in memory
  *                                                           |
  *   VM B (seed b) -- attach, LOG_OPEN(WRITE): BACKUP <------+
- *                    same checksum as A, then goes live (role none)
+ *                    same checksum as A; stays a backup at the end of its
+ *                    log until PROMOTE makes it live (role none)
  *
  *   VM C (seed c) -- not attached: a different checksum, and RDTSC does
  *                    not exit (A has at least one more exit per TSC read)
@@ -15,8 +16,10 @@
  * The log is checked on its own too: sequence, CRCs, one TSC record per
  * iteration, and the checksum recomputed from the recorded values is A's.
  *
- * divergence: hand-made logs that do not match the guest make the backup
- * go live at the first record that does not match, which is never applied.
+ * divergence: hand-made logs that do not match the guest stop the backup's
+ * vCPU at the first record that does not match, which is never applied; it
+ * never goes live by itself, cannot be promoted, and runs on only when
+ * detached.
  */
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -174,14 +177,23 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	EXPECT_EQ(sum_a, sum_b) TH_LOG("replay diverged: A 0x%016llx, B 0x%016llx",
 				       (unsigned long long)sum_a,
 				       (unsigned long long)sum_b);
+	/* At the end of its log a backup waits: it never goes live alone. */
+	kvmft_get_vm(&nl, id_b, &vm);
+	EXPECT_EQ(KVMFT_ROLE_BACKUP, vm.role) TH_LOG("B went live on its own");
+	EXPECT_EQ(KVMFT_VM_F_LOG_ENDED, vm.flags);
+	EXPECT_EQ(rb.nrec, vm.replayed);
+	EXPECT_EQ(rb.nrec, vm.log_seq);
+	EXPECT_EQ(rb.session, vm.session);
+	kvmft_promote(&nl, id_b);
 	r = kvmft_events_wait(&ev, id_b, KVMFT_EVENT_CHANGE, KVMFT_ROLE_NONE,
 			      EVENT_TIMEOUT_MS, &vm);
-	EXPECT_EQ(0, r) TH_LOG("B did not go live (CHANGE to role none): %s",
+	EXPECT_EQ(0, r) TH_LOG("B did not go live when promoted: %s",
 			       strerror(-r));
 	kvmft_get_vm(&nl, id_b, &vm);
 	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
 	EXPECT_EQ(rb.nrec, vm.stats[KVMFT_STAT_REPLAYED]);
 	EXPECT_EQ(0U, vm.stats[KVMFT_STAT_DIVERGENCES]);
+	EXPECT_EQ(-EINVAL, __kvmft_promote(&nl, id_b)) TH_LOG("promoted twice");
 	csum_vm_destroy(&b);
 
 	/* C: not attached. */
@@ -212,16 +224,33 @@ TEST_F_TIMEOUT(replay, checksum, 900)
 	kvmft_nl_close(&nl);
 }
 
+struct vm_job {
+	pthread_t thread;
+	struct csum_vm *cv;
+	uint64_t iters;
+	uint64_t sum;
+};
+
+static void *vm_runner(void *arg)
+{
+	struct vm_job *j = arg;
+
+	j->sum = csum_vm_run(j->cv, j->iters, CSUM_DEFAULT_PORT, 0);
+	return NULL;
+}
+
 /*
  * Run a fresh backup VM on the hand-made log @log: it must take the
- * @replayed records that match, then go live at the first that does not
- * (role none, one divergence, a CHANGE event) and run on with live values;
- * its log then refuses record @nrec + 1 with EPIPE.
+ * @replayed records that match, then stop at record @replayed + 1, which
+ * does not: its vCPU waits there, the VM stays a backup, a CHANGE event
+ * and GET_VM name the record, writes get EPIPE and PROMOTE ESTALE. Only
+ * DETACH lets the guest run on (live).
  */
 static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 		    struct kvmft_nl *ev, uint64_t session, const uint8_t *log,
 		    size_t len, uint64_t nrec, uint64_t replayed)
 {
+	struct vm_job j = { .iters = 20 };
 	struct kvmft_vm_info vm;
 	uint8_t next[64];
 	struct csum_vm b;
@@ -234,18 +263,34 @@ static void diverge(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 	ASSERT_EQ((ssize_t)len, write(fd, log, len))
 		TH_LOG("the log is well formed, so it must be taken: %s",
 		       strerror(errno));
-	csum_vm_run(&b, 20, CSUM_DEFAULT_PORT, 0);
-	r = kvmft_events_wait(ev, id, KVMFT_EVENT_CHANGE, KVMFT_ROLE_NONE,
+	j.cv = &b;
+	ASSERT_EQ(0, pthread_create(&j.thread, NULL, vm_runner, &j));
+	r = kvmft_events_wait(ev, id, KVMFT_EVENT_CHANGE, KVMFT_ROLE_BACKUP,
 			      EVENT_TIMEOUT_MS, &vm);
-	EXPECT_EQ(0, r) TH_LOG("no CHANGE event to role none: %s", strerror(-r));
+	while (!r && !(vm.flags & KVMFT_VM_F_DIVERGED))
+		r = kvmft_events_wait(ev, id, KVMFT_EVENT_CHANGE,
+				      KVMFT_ROLE_BACKUP, EVENT_TIMEOUT_MS, &vm);
+	EXPECT_EQ(0, r) TH_LOG("no CHANGE event for the divergence: %s",
+			       strerror(-r));
+	EXPECT_EQ(replayed + 1, vm.diverged) TH_LOG("event names record %llu",
+						    (unsigned long long)vm.diverged);
 	kvmft_get_vm(nl, id, &vm);
-	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role);
+	EXPECT_EQ(KVMFT_ROLE_BACKUP, vm.role) TH_LOG("a diverged backup went live");
+	EXPECT_TRUE(vm.flags & KVMFT_VM_F_DIVERGED);
+	EXPECT_EQ(replayed + 1, vm.diverged);
 	EXPECT_EQ(1U, vm.stats[KVMFT_STAT_DIVERGENCES]);
 	EXPECT_EQ(replayed, vm.stats[KVMFT_STAT_REPLAYED]);
+	EXPECT_EQ(replayed, vm.replayed);
 	len = kvmft_rec_build_tsc(next, session, nrec + 1, KVMFT_REC_RDTSC, 1,
 				  0);
 	EXPECT_EQ(-1, write(fd, next, len));
-	EXPECT_EQ(EPIPE, errno) TH_LOG("write after go-live: %s", strerror(errno));
+	EXPECT_EQ(EPIPE, errno) TH_LOG("write after divergence: %s",
+				       strerror(errno));
+	EXPECT_EQ(-ESTALE, __kvmft_promote(nl, id))
+		TH_LOG("a diverged backup was promoted");
+	/* The vCPU is still where it stopped: detach lets it go on, live. */
+	kvmft_detach(nl, id);
+	pthread_join(j.thread, NULL);
 	close(fd);
 	csum_vm_destroy(&b);
 }
@@ -276,6 +321,94 @@ TEST(divergence)
 	diverge(_metadata, &nl, &ev, sid, log, len, 2, 1);
 
 	kvmft_nl_close(&ev);
+	kvmft_nl_close(&nl);
+}
+
+/* Wait until VM @id's backup has taken @n records. */
+static bool replayed_wait(struct kvmft_nl *nl, uint32_t id, uint64_t n)
+{
+	time_t end = time(NULL) + EVENT_TIMEOUT_MS / 1000;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct kvmft_vm_info vm;
+
+	do {
+		kvmft_get_vm(nl, id, &vm);
+		if (vm.replayed >= n)
+			return vm.replayed == n;
+		nanosleep(&ts, NULL);
+	} while (time(NULL) < end);
+	return false;
+}
+
+/*
+ * A backup whose writer goes away (ftd restarted, the channel broke)
+ * replays what it has and waits, a backup still; a writer of the same
+ * session takes over where the log stopped, one of another session is
+ * refused, and the replay ends as the recording did. PROMOTE's refusals
+ * come with reasons.
+ */
+TEST(resume)
+{
+	const uint64_t n = 400;
+	struct vm_job ja = { .iters = n }, jb = { .iters = n };
+	struct rec_buf rb = { 0 }, first = { 0 }, rest = { 0 };
+	struct kvmft_vm_info vm;
+	uint64_t other, half;
+	struct csum_vm a, b;
+	struct kvmft_nl nl;
+	uint32_t id;
+	int fd;
+
+	REQUIRE_KVMFT_ADMIN();
+	kvmft_nl_open(&nl);
+	csum_vm_create(&a, csum_random_seed());
+	id = kvmft_attach(&nl, a.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, &rb.session);
+	EXPECT_EQ(-EINVAL, __kvmft_promote(&nl, id)) TH_LOG("promoted a primary");
+	EXPECT_NE(0, nl.errmsg[0]);
+	ja.cv = &a;
+	vm_runner(&ja);
+	csum_vm_destroy(&a);
+	ASSERT_EQ(0, log_read_all(fd, &rb));
+	close(fd);
+	EXPECT_EQ(-ENOENT, __kvmft_promote(&nl, 0xfffffff0U));
+
+	/* Split the log at a record boundary, about half way. */
+	half = rb.nrec / 2;
+	first = rb;
+	first.len = (const uint8_t *)rec_buf_at(&rb, half) - rb.data;
+	first.nrec = half;
+	rest.session = rb.session;
+	rest.data = rb.data + first.len;
+	rest.len = rb.len - first.len;
+
+	csum_vm_create(&b, csum_random_seed());
+	id = kvmft_attach(&nl, b.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
+	ASSERT_EQ(0, log_write_all(fd, &first, LOG_WRITE_CHUNK));
+	close(fd);
+	jb.cv = &b;
+	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, vm_runner, &jb));
+	ASSERT_TRUE(replayed_wait(&nl, id, half));
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_BACKUP, vm.role);
+	EXPECT_EQ(KVMFT_VM_F_LOG_ENDED, vm.flags);
+
+	other = rb.session + 1;
+	EXPECT_EQ(-EBUSY, __kvmft_log_open(id, KVMFT_LOG_WRITE, &other, NULL, 0))
+		TH_LOG("a writer of another session took over");
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
+	ASSERT_EQ(0, log_write_all(fd, &rest, LOG_WRITE_CHUNK));
+	pthread_join(jb.thread, NULL);
+	EXPECT_EQ(ja.sum, jb.sum) TH_LOG("the resumed replay diverged");
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(rb.nrec, vm.replayed);
+	EXPECT_EQ(0U, vm.diverged);
+	kvmft_promote(&nl, id);
+	EXPECT_EQ(-EINVAL, __kvmft_promote(&nl, id)) TH_LOG("promoted twice");
+	close(fd);
+	csum_vm_destroy(&b);
+	rec_buf_free(&rb);
 	kvmft_nl_close(&nl);
 }
 
@@ -317,21 +450,6 @@ static uint64_t stat_wait(struct kvmft_nl *nl, uint32_t id, int stat)
 	while (!(v = stat_of(nl, id, stat)) && time(NULL) < end)
 		nanosleep(&ts, NULL);
 	return v;
-}
-
-struct vm_job {
-	pthread_t thread;
-	struct csum_vm *cv;
-	uint64_t iters;
-	uint64_t sum;
-};
-
-static void *vm_runner(void *arg)
-{
-	struct vm_job *j = arg;
-
-	j->sum = csum_vm_run(j->cv, j->iters, CSUM_DEFAULT_PORT, 0);
-	return NULL;
 }
 
 FIXTURE(small_log) {

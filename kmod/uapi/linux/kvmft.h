@@ -54,6 +54,23 @@
  *                with CAP_NET_ADMIN
  *   KVMFT_A_VCPUS: u32, number of vCPUs the VM has now
  *   KVMFT_A_STATS: nested, enum kvmft_stat, each a u64
+ *   KVMFT_A_SESSION: u64, the recording session of the VM's log (0: none)
+ *   KVMFT_A_LOG_SEQ: u64, last record appended to the log (primary:
+ *                recorded; backup: received from the writer)
+ *   KVMFT_A_LOG_SHIPPED: u64, primary: last record read out of the log
+ *   KVMFT_A_LOG_REPLAYED: u64, backup: last record its vCPU took
+ *   KVMFT_A_DIVERGED_SEQ: u64, backup: the record that did not match what
+ *                its vCPU did (0: none); the vCPU is stopped there
+ *   KVMFT_A_VM_FLAGS: u32, KVMFT_VM_F_*
+ *
+ * KVMFT_CMD_PROMOTE (admin, CAP_SYS_ADMIN)
+ *   KVMFT_A_VM_ID: u32, required. The backup takes no more records,
+ *   replays the ones it holds, then runs live (role NONE, CHANGE event);
+ *   its TSC never goes back. The only way a backup goes live, besides
+ *   DETACH: never at the end of its log, never after a divergence.
+ *   errors: ENOENT (unknown VM id), EINVAL (not a backup), ESTALE (the
+ *           backup diverged: its state is not the primary's), EALREADY
+ *           (already promoted), EPERM.
  *
  * KVMFT_CMD_GET_INFO (no attributes)
  *   reply: KVMFT_A_LIVE_OBJECTS: u64, KVMFT_A_VERSION: u32 (module
@@ -69,7 +86,7 @@
  *
  * Multicast group "events": KVMFT_CMD_VM_EVENT with the VM attributes above
  *   and KVMFT_A_EVENT = CREATE (attach), CHANGE (role change, divergence,
- *   log end), DESTROY (detach, or the VM's last fd closed).
+ *   promotion), DESTROY (detach, or the VM's last fd closed).
  *
  * Character device /dev/kvmft: the log stream
  * -------------------------------------------
@@ -87,8 +104,12 @@
  *                    of another session fails) before any is
  *                    taken: EBADMSG for a corrupt or out-of-order record,
  *                    EMSGSIZE for a truncated one. The vCPU waits for the
- *                    record it needs. After the writer closes and the log
- *                    is drained the VM goes live (role NONE, CHANGE event).
+ *                    record it needs. A backup never goes live on its own:
+ *                    at the end of its log its vCPU waits for more records
+ *                    (a writer may LOG_OPEN the same session again and go
+ *                    on) or for PROMOTE; a record that does not match what
+ *                    its vCPU does stops the vCPU there for good
+ *                    (divergence: CHANGE event with KVMFT_A_DIVERGED_SEQ).
  *   errors: ENOENT (unknown VM id), EBUSY (VM already has a log open),
  *           EINVAL (bad flags, reserved not 0, size too small, WRITE
  *           without a session), E2BIG (a longer struct whose tail is not
@@ -107,8 +128,8 @@
  *   counts in KVMFT_STAT_LOG_WAITS.
  *   read() needs a buffer of at least KVMFT_REC_MAX_LEN (else EINVAL) and
  *   may return several records; write() takes several and returns a
- *   partial count on error, EPIPE once the VM is gone or no longer a
- *   backup (went live, diverged). poll() and O_NONBLOCK work. The fd is
+ *   partial count on error, EPIPE once the VM is gone, live, promoted or
+ *   diverged (poll: EPOLLERR). poll() and O_NONBLOCK work. The fd is
  *   O_CLOEXEC. Sequence numbers restart at 1 on every LOG_OPEN.
  *   A backup that stops replaying (goes live, is detached) moves its
  *   guest's TSC forward past the last value replayed, so the guest never
@@ -133,6 +154,7 @@ enum kvmft_cmd {
 	KVMFT_CMD_GET_VM,
 	KVMFT_CMD_GET_INFO,
 	KVMFT_CMD_VM_EVENT,
+	KVMFT_CMD_PROMOTE,
 	__KVMFT_CMD_MAX
 };
 
@@ -152,6 +174,12 @@ enum kvmft_attr {
 	KVMFT_A_VERSION,	/* u32 */
 	KVMFT_A_SVM_VMCB_OFF,	/* u32 */
 	KVMFT_A_PAD,
+	KVMFT_A_SESSION,	/* u64 */
+	KVMFT_A_LOG_SEQ,	/* u64 */
+	KVMFT_A_LOG_SHIPPED,	/* u64 */
+	KVMFT_A_LOG_REPLAYED,	/* u64 */
+	KVMFT_A_DIVERGED_SEQ,	/* u64 */
+	KVMFT_A_VM_FLAGS,	/* u32, KVMFT_VM_F_* */
 	__KVMFT_A_LAST
 };
 
@@ -165,6 +193,13 @@ enum kvmft_role {
 };
 
 #define KVMFT_ROLE_MAX (__KVMFT_ROLE_LAST - 1)
+
+/* KVMFT_A_VM_FLAGS: what a backup is doing besides replaying. */
+#define KVMFT_VM_F_LOG_ENDED	_BITUL(0)	/* writer gone, log empty: waits */
+#define KVMFT_VM_F_PROMOTING	_BITUL(1)	/* replays what it holds, then live */
+#define KVMFT_VM_F_DIVERGED	_BITUL(2)	/* stopped at KVMFT_A_DIVERGED_SEQ */
+#define __KVMFT_VM_F_ALL	(KVMFT_VM_F_LOG_ENDED | KVMFT_VM_F_PROMOTING | \
+				 KVMFT_VM_F_DIVERGED)
 
 enum kvmft_event {
 	KVMFT_EVENT_EXISTS,

@@ -297,6 +297,14 @@ int kvmft_parse_vm(struct nlmsghdr *nlh, struct kvmft_vm_info *vm)
 	PARSE_ATTR(tb, KVMFT_A_ROLE, vm->role, nla_get_u8, uint8_t);
 	PARSE_ATTR(tb, KVMFT_A_PID, vm->pid, nla_get_u32, uint32_t);
 	PARSE_ATTR(tb, KVMFT_A_VCPUS, vm->vcpus, nla_get_u32, uint32_t);
+	PARSE_ATTR(tb, KVMFT_A_SESSION, vm->session, nla_get_u64, uint64_t);
+	PARSE_ATTR(tb, KVMFT_A_LOG_SEQ, vm->log_seq, nla_get_u64, uint64_t);
+	PARSE_ATTR(tb, KVMFT_A_LOG_SHIPPED, vm->shipped, nla_get_u64, uint64_t);
+	PARSE_ATTR(tb, KVMFT_A_LOG_REPLAYED, vm->replayed, nla_get_u64,
+		   uint64_t);
+	PARSE_ATTR(tb, KVMFT_A_DIVERGED_SEQ, vm->diverged, nla_get_u64,
+		   uint64_t);
+	PARSE_ATTR(tb, KVMFT_A_VM_FLAGS, vm->flags, nla_get_u32, uint32_t);
 	if (tb[KVMFT_A_STATS]) {
 		vm->present |= 1U << KVMFT_A_STATS;
 		nla_for_each_nested(a, tb[KVMFT_A_STATS], rem) {
@@ -361,6 +369,22 @@ void kvmft_detach(struct kvmft_nl *nl, uint32_t id)
 
 	errno = -r;
 	TEST_ASSERT(!r, "DETACH of VM %u: %s", id, nl->errmsg);
+}
+
+int __kvmft_promote(struct kvmft_nl *nl, uint32_t id)
+{
+	struct nl_msg *msg = kvmft_nl_msg(nl, KVMFT_CMD_PROMOTE, 0);
+
+	TEST_ASSERT(!nla_put_u32(msg, KVMFT_A_VM_ID, id), "put");
+	return kvmft_nl_transact(nl, msg, NULL, NULL);
+}
+
+void kvmft_promote(struct kvmft_nl *nl, uint32_t id)
+{
+	int r = __kvmft_promote(nl, id);
+
+	errno = -r;
+	TEST_ASSERT(!r, "PROMOTE of VM %u: %s", id, nl->errmsg);
 }
 
 int __kvmft_get_vm(struct kvmft_nl *nl, uint32_t id,

@@ -45,6 +45,12 @@ struct kvmft_vm_info {
 	uint32_t pid;
 	uint32_t vcpus;
 	uint64_t stats[KVMFT_STAT_MAX + 1];
+	uint64_t session;	/* of the VM's log, 0 if none */
+	uint64_t log_seq;	/* last record appended */
+	uint64_t shipped;	/* primary: last record read out */
+	uint64_t replayed;	/* backup: last record taken */
+	uint64_t diverged;	/* backup: record it stopped at, or 0 */
+	uint32_t flags;		/* KVMFT_VM_F_* */
 	uint32_t present;	/* bit per KVMFT_A_* seen */
 };
 
@@ -80,6 +86,9 @@ int __kvmft_attach(struct kvmft_nl *nl, int vm_fd, uint32_t pid,
 uint32_t kvmft_attach(struct kvmft_nl *nl, int vm_fd, uint32_t pid);
 int __kvmft_detach(struct kvmft_nl *nl, uint32_t id);
 void kvmft_detach(struct kvmft_nl *nl, uint32_t id);
+/* A backup replays what it holds, then runs live. */
+int __kvmft_promote(struct kvmft_nl *nl, uint32_t id);
+void kvmft_promote(struct kvmft_nl *nl, uint32_t id);
 int __kvmft_get_vm(struct kvmft_nl *nl, uint32_t id,
 		   struct kvmft_vm_info *vm);
 void kvmft_get_vm(struct kvmft_nl *nl, uint32_t id, struct kvmft_vm_info *vm);

@@ -48,6 +48,13 @@ static void dump_json(struct json *j, const struct ftlog_reader *r)
 		json_u64(j, "size", pio.size);
 		json_u64(j, "count", pio.count);
 		json_str(j, "data", data);
+	} else if (h->type == KVMFT_REC_RDMSR) {
+		struct kvmft_rec_msr m;
+
+		memcpy(&m, pl, sizeof(m));
+		json_u64(j, "msr", m.index);
+		json_bool(j, "gp", m.flags & KVMFT_MSR_F_GP);
+		json_u64(j, "value", m.value);
 	} else {
 		memcpy(&tsc, pl, sizeof(tsc));
 		json_u64(j, "tsc", tsc.tsc);
@@ -75,6 +82,15 @@ static void dump_human(const struct ftlog_reader *r)
 		printf(" port 0x%04x size %u count %" PRIu32 " data %s%s\n",
 		       pio.port, pio.size, (uint32_t)pio.count, data,
 		       n > HUMAN_DATA_MAX ? "..." : "");
+	} else if (h->type == KVMFT_REC_RDMSR) {
+		struct kvmft_rec_msr m;
+
+		memcpy(&m, pl, sizeof(m));
+		if (m.flags & KVMFT_MSR_F_GP)
+			printf(" msr 0x%08" PRIx32 " #GP\n", (uint32_t)m.index);
+		else
+			printf(" msr 0x%08" PRIx32 " value 0x%" PRIx64 "\n",
+			       (uint32_t)m.index, (uint64_t)m.value);
 	} else {
 		memcpy(&tsc, pl, sizeof(tsc));
 		printf(" tsc 0x%" PRIx64, (uint64_t)tsc.tsc);

@@ -65,6 +65,8 @@ const char *ftlog_rec_type_name(unsigned int type)
 		return "rdtsc";
 	case KVMFT_REC_RDTSCP:
 		return "rdtscp";
+	case KVMFT_REC_RDMSR:
+		return "rdmsr";
 	}
 	return NULL;
 }
@@ -89,9 +91,24 @@ static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
 {
 	struct kvmft_rec_pio pio;
 	struct kvmft_rec_tsc tsc;
+	struct kvmft_rec_msr msr;
 	uint64_t data;
 
 	switch (h->type) {
+	case KVMFT_REC_RDMSR:
+		if (h->len != sizeof(msr))
+			return fail(err, FTLOG_BAD_LEN,
+				    "rdmsr payload is %u bytes, must be %zu",
+				    h->len, sizeof(msr));
+		memcpy(&msr, pl, sizeof(msr));
+		if (msr.flags & ~(uint32_t)__KVMFT_MSR_F_ALL)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "rdmsr flags 0x%x, unknown bits", msr.flags);
+		if ((msr.flags & KVMFT_MSR_F_GP) && msr.value)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "rdmsr #GP record has value 0x%" PRIx64
+				    ", must be 0", (uint64_t)msr.value);
+		return 1;
 	case KVMFT_REC_RDTSC:
 	case KVMFT_REC_RDTSCP:
 		if (h->len != sizeof(tsc))

@@ -12,6 +12,7 @@
 #include <linux/poll.h>
 #include <linux/random.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include "kvmft.h"
 
 struct kvmft_log_file {
@@ -231,6 +232,67 @@ static const struct file_operations kvmft_log_fops = {
 #define kvmft_refuse(arg, fmt, ...) \
 	snprintf((arg)->reason, sizeof((arg)->reason), fmt, ##__VA_ARGS__)
 
+/* KVM's paravirtual features that let the host write guest memory. */
+static const struct {
+	u32 bit;
+	const char *name;
+} kvmft_pv_refused[] = {
+	{ KVM_FEATURE_CLOCKSOURCE, "kvmclock" },
+	{ KVM_FEATURE_CLOCKSOURCE2, "kvmclock" },
+	{ KVM_FEATURE_ASYNC_PF, "async page faults" },
+	{ KVM_FEATURE_ASYNC_PF_VMEXIT, "async page faults" },
+	{ KVM_FEATURE_ASYNC_PF_INT, "async page faults" },
+	{ KVM_FEATURE_STEAL_TIME, "steal time" },
+	{ KVM_FEATURE_PV_EOI, "PV EOI" },
+};
+
+/* Where KVM's CPUID leaves start: 0x40000000, or 0x40000100 with Hyper-V. */
+static struct kvm_cpuid_entry2 *kvmft_kvm_leaves(struct kvm_vcpu *vcpu)
+{
+	static const u32 bases[] = { 0x40000000, 0x40000100 };
+	struct kvm_cpuid_entry2 *e;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bases); i++) {
+		e = kvm_find_cpuid_entry(vcpu, bases[i]);
+		/* "KVMKVMKVM\0\0\0" in EBX, ECX, EDX */
+		if (e && e->ebx == 0x4b4d564b && e->ecx == 0x564b4d56 &&
+		    e->edx == 0x4d)
+			return kvm_find_cpuid_entry(vcpu, bases[i] + 1);
+	}
+	return NULL;
+}
+
+/*
+ * The guest's CPUID may offer nothing whose result the log does not hold:
+ * RDRAND and RDSEED (KVM lets the guest run them), KVM's paravirtual
+ * clock, steal time, PV EOI and async page faults (the host writes guest
+ * memory behind the log's back). Names the first bit found, or NULL.
+ */
+static const char *kvmft_cpuid_refusal(struct kvm_vcpu *vcpu, char *buf,
+				       size_t len)
+{
+	struct kvm_cpuid_entry2 *e;
+	int i;
+
+	e = kvm_find_cpuid_entry(vcpu, 1);
+	if (e && (e->ecx & BIT(X86_FEATURE_RDRAND & 31)))
+		return "the guest's CPUID offers RDRAND (CPUID.1:ECX[30]; QEMU -cpu ...,-rdrand)";
+	e = kvm_find_cpuid_entry_index(vcpu, 7, 0);
+	if (e && (e->ebx & BIT(X86_FEATURE_RDSEED & 31)))
+		return "the guest's CPUID offers RDSEED (CPUID.7.0:EBX[18]; QEMU -cpu ...,-rdseed)";
+	e = kvmft_kvm_leaves(vcpu);
+	for (i = 0; e && i < ARRAY_SIZE(kvmft_pv_refused); i++) {
+		if (!(e->eax & BIT(kvmft_pv_refused[i].bit)))
+			continue;
+		snprintf(buf, len,
+			 "the guest's CPUID offers KVM's %s (KVM feature bit %u; QEMU -cpu ...,kvm=off)",
+			 kvmft_pv_refused[i].name, kvmft_pv_refused[i].bit);
+		return buf;
+	}
+	return NULL;
+}
+
 /*
  * The v1 contract, as far as the module can see it. Called with kvm->lock
  * held, which KVM holds to create vCPUs and the PIT: nothing it checks can
@@ -261,8 +323,12 @@ static int kvmft_log_contract(struct kvmft_vm *vm, struct kvmft_log_open *arg)
 	}
 	kvm_for_each_vcpu(i, vcpu, kvm) {
 		why = kvmft_svm_check_vcpu(vm, vcpu);
+		if (!why)
+			why = kvmft_cpuid_refusal(vcpu, arg->reason,
+						  sizeof(arg->reason));
 		if (why) {
-			kvmft_refuse(arg, "%s", why);
+			if (why != arg->reason)
+				kvmft_refuse(arg, "%s", why);
 			return -EOPNOTSUPP;
 		}
 	}

@@ -78,8 +78,18 @@ static bool kvmft_addr_in_module(unsigned long addr, const char *name)
 }
 
 static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu);
-static void kvmft_pio_in_restore(struct kvm_vcpu *vcpu,
-				 struct kvmft_vcpu_state *vs);
+static int kvmft_complete_rdmsr(struct kvm_vcpu *vcpu);
+static void kvmft_cui_restore(struct kvm_vcpu *vcpu,
+			      struct kvmft_vcpu_state *vs);
+
+/* Is KVM's completion of the last exit one of kvmft's, in front of KVM's? */
+static bool kvmft_cui_ours(struct kvm_vcpu *vcpu)
+{
+	int (*cui)(struct kvm_vcpu *vcpu) =
+		READ_ONCE(vcpu->arch.complete_userspace_io);
+
+	return cui == kvmft_complete_pio_in || cui == kvmft_complete_rdmsr;
+}
 
 /* Only the first vCPU is recorded: the v1 contract has one. */
 static bool kvmft_vcpu_eligible(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
@@ -91,8 +101,7 @@ bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	bool want = kvmft_vm_wants_exits(vm);
 
-	if (!want && READ_ONCE(vcpu->arch.complete_userspace_io) ==
-		     kvmft_complete_pio_in)
+	if (!want && kvmft_cui_ours(vcpu))
 		return false;
 	return kvmft_svm_intercepts_match(vm, vcpu, want);
 }
@@ -121,7 +130,7 @@ void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	bool want = kvmft_vm_wants_exits(vm);
 
 	if (vs && !want)
-		kvmft_pio_in_restore(vcpu, vs);
+		kvmft_cui_restore(vcpu, vs);
 	if (vs && vs->tsc_replayed &&
 	    (!want || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP))
 		kvmft_tsc_rebase(vm, vcpu, vs);
@@ -291,10 +300,10 @@ static bool kvmft_pio_in_pending(struct kvm_vcpu *vcpu)
 }
 
 /* Detach or role none: KVM's own completion goes back in place. */
-static void kvmft_pio_in_restore(struct kvm_vcpu *vcpu,
-				 struct kvmft_vcpu_state *vs)
+static void kvmft_cui_restore(struct kvm_vcpu *vcpu,
+			      struct kvmft_vcpu_state *vs)
 {
-	if (vcpu->arch.complete_userspace_io != kvmft_complete_pio_in)
+	if (!kvmft_cui_ours(vcpu))
 		return;
 	vcpu->arch.complete_userspace_io = vs->orig_cui;
 	vs->orig_cui = NULL;
@@ -369,6 +378,127 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 	*tsc = t.tsc;
 	*aux = t.aux;
 	return 0;
+}
+
+static void kvmft_set_edx_eax(struct kvm_vcpu *vcpu, u64 v)
+{
+	vcpu->arch.regs[VCPU_REGS_RAX] = lower_32_bits(v);
+	vcpu->arch.regs[VCPU_REGS_RDX] = upper_32_bits(v);
+}
+
+/*
+ * Primary: record what an RDMSR gave the guest. Backup: give it the same,
+ * or the same #GP, whatever KVM or the VMM would answer now; the backup
+ * never runs the read itself.
+ */
+int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+	struct kvmft_rec_msr m = {
+		.index = lower_32_bits(vcpu->arch.regs[VCPU_REGS_RCX]),
+	};
+	int ret, err;
+
+	switch (READ_ONCE(vm->role)) {
+	case KVMFT_ROLE_PRIMARY:
+		/* Room first: the read cannot be undone once KVM did it. */
+		if (vs && !kvmft_log_has_room(vm, sizeof(m)) &&
+		    vm->log.has_reader) {
+			vs->need_wait = true;
+			return -EINTR;
+		}
+		ret = kvm_emulate_rdmsr(vcpu);
+		if (!ret && vcpu->run->exit_reason == KVM_EXIT_X86_RDMSR) {
+			/* The VMM answers: record at its completion. */
+			if (vs && vcpu->arch.complete_userspace_io) {
+				vs->orig_cui = vcpu->arch.complete_userspace_io;
+				vcpu->arch.complete_userspace_io =
+					kvmft_complete_rdmsr;
+			}
+			return ret;
+		}
+		if (vcpu->arch.exception.pending &&
+		    vcpu->arch.exception.vector == GP_VECTOR)
+			m.flags = KVMFT_MSR_F_GP;
+		else
+			m.value = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
+				  lower_32_bits(vcpu->arch.regs[VCPU_REGS_RAX]);
+		kvmft_log_append(vm, vcpu, KVMFT_REC_RDMSR, &m, sizeof(m),
+				 NULL, 0);
+		kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
+		return ret;
+	case KVMFT_ROLE_BACKUP:
+		/* The index must match; flags and value come from the log. */
+		err = kvmft_replay_take(vm, KVMFT_REC_RDMSR, &m.index,
+					sizeof(m.index), true, &m.flags,
+					sizeof(m) - sizeof(m.index));
+		if (err == -EAGAIN && vs) {
+			vs->need_wait = true;
+			return -EINTR;
+		}
+		if (err)	/* promoted and nothing left: live */
+			return kvm_emulate_rdmsr(vcpu);
+		kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
+		if (!(m.flags & KVMFT_MSR_F_GP))
+			kvmft_set_edx_eax(vcpu, m.value);
+		return kvm_complete_insn_gp(vcpu, m.flags & KVMFT_MSR_F_GP);
+	}
+	return kvm_emulate_rdmsr(vcpu);
+}
+
+/*
+ * The VMM answered an RDMSR (KVM_EXIT_X86_RDMSR): record its answer from
+ * the VMM-writable kvm_run once, and complete the read from that copy as
+ * KVM's complete_fast_rdmsr() would.
+ */
+static int kvmft_complete_rdmsr(struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
+	struct kvmft_vcpu_state *vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	struct kvmft_rec_msr m = {
+		.index = READ_ONCE(vcpu->run->msr.index),
+	};
+	u8 error = READ_ONCE(vcpu->run->msr.error);
+	int r;
+
+	kvmft_redirect_get();
+	if (WARN_ON_ONCE(!vs || !vs->orig_cui)) {
+		r = -EIO;
+		goto out;
+	}
+	if (error)
+		m.flags = KVMFT_MSR_F_GP;
+	else
+		m.value = READ_ONCE(vcpu->run->msr.data);
+	if (kvmft_vm_wants_exits(vm) &&
+	    READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY &&
+	    kvmft_log_append(vm, vcpu, KVMFT_REC_RDMSR, &m, sizeof(m), NULL,
+			     0) == -ENOSPC) {
+		vs->need_wait = true;
+		vcpu->arch.complete_userspace_io = kvmft_complete_rdmsr;
+		r = -EINTR;
+		goto out;
+	}
+	vs->orig_cui = NULL;
+	kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
+	if (!error)
+		kvmft_set_edx_eax(vcpu, m.value);
+	r = kvm_complete_insn_gp(vcpu, error);
+out:
+	if (vm)
+		kvmft_vm_put(vm);
+	kvmft_redirect_put();
+	return r;
+}
+
+/*
+ * RDPMC reads host performance counters: refused (#GP) on primary and
+ * backup alike while the VM has a role, which keeps the two equal.
+ */
+int kvmft_rdpmc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	kvmft_stat_inc(vm, KVMFT_STAT_REFUSED);
+	return kvm_complete_insn_gp(vcpu, 1);
 }
 
 /* Runs instead of KVM_RUN while the vCPU waits for its log. */

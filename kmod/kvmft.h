@@ -167,6 +167,8 @@ void kvmft_hooks_drain(void);
 void kvmft_hook_unregister(struct kvmft_hook *h);
 int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 		   u64 *tsc, u64 *aux);
+int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+int kvmft_rdpmc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 
 /* svm.c */
 void kvmft_svm_exit(void);
@@ -193,6 +195,7 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 		   bool match, void *data, u16 data_len, u64 *seq);
 bool kvmft_log_ready(struct kvmft_vm *vm);
 bool kvmft_log_promote_done(struct kvmft_vm *vm);
+bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes);
 int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack);
 void kvmft_log_wake(struct kvmft_vm *vm);
 
@@ -204,6 +207,8 @@ void kvmft_log_wake(struct kvmft_vm *vm);
 struct x86_exception;
 struct kvm_cpuid_entry2 *kvm_find_cpuid_entry(struct kvm_vcpu *vcpu,
 					      u32 function);
+struct kvm_cpuid_entry2 *kvm_find_cpuid_entry_index(struct kvm_vcpu *vcpu,
+						    u32 function, u32 index);
 int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
 			unsigned int bytes, struct x86_exception *exception);
 

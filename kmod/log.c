@@ -79,6 +79,14 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 		     ((const struct kvmft_rec_tsc *)(rec + 1))->aux))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_RDMSR: {
+		const struct kvmft_rec_msr *m = (const void *)(rec + 1);
+
+		if (rec->len != sizeof(*m) || (m->flags & ~__KVMFT_MSR_F_ALL) ||
+		    ((m->flags & KVMFT_MSR_F_GP) && m->value))
+			return -EBADMSG;
+		break;
+	}
 	case KVMFT_REC_PIO_IN:
 		if (rec->len < sizeof(*pio) || pio->reserved || !pio->count ||
 		    (pio->size != 1 && pio->size != 2 && pio->size != 4) ||
@@ -173,6 +181,18 @@ out:
 		wake_up_interruptible(&log->wq);
 	}
 	return err;
+}
+
+/* Primary: is there room for a record of @bytes of payload? */
+bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes)
+{
+	struct kvmft_log *log = &vm->log;
+	bool room;
+
+	spin_lock(&log->lock);
+	room = kfifo_avail(&log->fifo) >= sizeof(struct kvmft_rec) + bytes;
+	spin_unlock(&log->lock);
+	return room;
 }
 
 /* Backup: promoted, and every record it held has been taken. */

@@ -192,7 +192,7 @@ static bool kvmft_insn_is_rdtscp(struct kvm_vcpu *vcpu)
 	return !memcmp(insn, rdtscp, sizeof(insn));
 }
 
-static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
+static int kvmft_svm_tsc_exit(struct kvm_vcpu *vcpu, u64 exit_code)
 {
 	bool rdtscp = exit_code == SVM_EXIT_RDTSCP ||
 		      kvmft_insn_is_rdtscp(vcpu);
@@ -217,8 +217,66 @@ static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 			vcpu->arch.regs[VCPU_REGS_RCX] = lower_32_bits(aux);
 		ret = kvm_skip_emulated_instruction(vcpu);
 	}
+	return ret;
+}
+
+/* RDMSR or RDPMC of a VM with a role (checked again: it may have ended). */
+static int kvmft_svm_msr_pmc_exit(struct kvm_vcpu *vcpu, u64 exit_code)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
+	int ret;
+
+	if (vm && kvmft_vm_wants_exits(vm))
+		ret = exit_code == SVM_EXIT_RDPMC ?
+		      kvmft_rdpmc_exit(vm, vcpu) : kvmft_rdmsr_exit(vm, vcpu);
+	else if (exit_code == SVM_EXIT_RDPMC)
+		ret = kvm_emulate_rdpmc(vcpu);
+	else
+		ret = kvm_emulate_rdmsr(vcpu);
+	if (vm)
+		kvmft_vm_put(vm);
+	return ret;
+}
+
+static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
+{
+	int ret;
+
+	if (exit_code == SVM_EXIT_MSR || exit_code == SVM_EXIT_RDPMC)
+		ret = kvmft_svm_msr_pmc_exit(vcpu, exit_code);
+	else
+		ret = kvmft_svm_tsc_exit(vcpu, exit_code);
 	kvmft_redirect_put();
 	return ret;
+}
+
+/*
+ * Which exits of an attached VM kvmft handles: RDTSC/RDTSCP (KVM has no
+ * handler: kvmft intercepts them), and while the VM has a role, RDMSR
+ * (recorded or replayed) and RDPMC (refused).
+ */
+static bool kvmft_svm_exit_ours(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+				u64 exit_code)
+{
+	struct vmcb *vmcb;
+
+	if ((vcpu->arch.hflags & HF_GUEST_MASK) ||
+	    vcpu->arch.guest_state_protected)
+		return false;
+	switch (exit_code) {
+	case SVM_EXIT_RDTSC:
+		return true;
+	case SVM_EXIT_RDTSCP:
+		return kvmft_guest_has_rdtscp(vcpu);
+	case SVM_EXIT_RDPMC:
+		return kvmft_vm_wants_exits(vm) && vcpu->vcpu_idx == 0;
+	case SVM_EXIT_MSR:
+		vmcb = kvmft_vmcb(vm, vcpu);
+		/* exit_info_1: 0 for RDMSR, 1 for WRMSR */
+		return kvmft_vm_wants_exits(vm) && vcpu->vcpu_idx == 0 &&
+		       vmcb && !vmcb->control.exit_info_1;
+	}
+	return false;
 }
 
 static void notrace kvmft_svm_exit_hook(unsigned long ip,
@@ -237,11 +295,7 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 	if (vm) {
 		/* Every exit of an attached VM is a chance to apply its role. */
 		kvmft_vcpu_sync(vm, vcpu);
-		ours = !(vcpu->arch.hflags & HF_GUEST_MASK) &&
-		       !vcpu->arch.guest_state_protected &&
-		       (exit_code == SVM_EXIT_RDTSC ||
-			(exit_code == SVM_EXIT_RDTSCP &&
-			 kvmft_guest_has_rdtscp(vcpu)));
+		ours = kvmft_svm_exit_ours(vm, vcpu, exit_code);
 	}
 	/*
 	 * Other VMs are never touched: detach waits until every vCPU's

@@ -387,12 +387,44 @@ static void round_trip(void)
 	ok(read_file(err, sizeof(err)) < 0, "a missing file is an error: %s", err);
 }
 
+/* An RDMSR record by hand: the value, or a #GP with value 0. */
+static size_t build_msr(uint64_t seq, uint32_t index, uint32_t flags,
+			uint64_t value)
+{
+	struct kvmft_rec_msr m = { .index = index, .flags = flags,
+				   .value = value };
+
+	rec.hdr = (struct kvmft_rec){ .seq = seq, .type = KVMFT_REC_RDMSR,
+				      .len = sizeof(m) };
+	memcpy(rec.b + sizeof(rec.hdr), &m, sizeof(m));
+	rec.hdr.crc = ftlog_rec_crc(S, &rec.hdr, rec.b + sizeof(rec.hdr));
+	return sizeof(rec.hdr) + sizeof(m);
+}
+
+static void msr_cases(void)
+{
+	enum ftlog_problem p;
+	size_t len;
+
+	len = build_msr(1, 0x10, 0, 0x123456789abULL);
+	ok(check(rec.b, len, 1, &p) == len, "rdmsr record accepted");
+	len = build_msr(1, 0xdeadbeef, KVMFT_MSR_F_GP, 0);
+	ok(check(rec.b, len, 1, &p) == len, "rdmsr #GP record accepted");
+	len = build_msr(1, 0x10, KVMFT_MSR_F_GP, 5);
+	ok(!check(rec.b, len, 1, &p) && p == FTLOG_BAD_RESERVED,
+	   "rdmsr #GP record with a value rejected");
+	len = build_msr(1, 0x10, 2, 0);
+	ok(!check(rec.b, len, 1, &p) && p == FTLOG_BAD_RESERVED,
+	   "rdmsr record with unknown flags rejected");
+}
+
 int main(void)
 {
-	tap_plan(60);
+	tap_plan(64);
 	crc_vectors();
 	crc_session();
 	accept_cases();
+	msr_cases();
 	reject_cases();
 	file_header();
 	round_trip();

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "csum.h"
+#include "harden.h"
 #include "harness.h"
 #include "log.h"
 
@@ -409,6 +410,116 @@ TEST(resume)
 	close(fd);
 	csum_vm_destroy(&b);
 	rec_buf_free(&rb);
+	kvmft_nl_close(&nl);
+}
+
+GUEST_IMAGE_DECLARE(harden);
+
+/* One run of the harden guest's @test, recorded (@backup false) or replayed. */
+struct hg_run {
+	struct ucall uc;
+	uint64_t cmd;
+	struct kvmft_vm_info vm;
+};
+
+static void hg_run(struct __test_metadata *_metadata, struct kvmft_nl *nl,
+		   uint64_t test, uint64_t a1, struct rec_buf *rb, bool backup,
+		   struct hg_run *out)
+{
+	struct kvm_vcpu *vcpu;
+	struct log_job j;
+	struct kvm_vm *vm;
+	uint32_t id;
+	int fd;
+
+	vm = vm_create_with_one_vcpu(&vcpu, GUEST_IMAGE(harden));
+	vcpu_set_args(vcpu, test, a1, 0);
+	id = kvmft_attach(nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, backup ? KVMFT_LOG_WRITE : KVMFT_LOG_READ,
+			    &rb->session);
+	if (backup)
+		log_job_write(&j, fd, rb);
+	else
+		log_job_read(&j, fd, rb);
+	out->cmd = __vcpu_run_ucall(vcpu, &out->uc);
+	kvmft_get_vm(nl, id, &out->vm);
+	if (backup) {
+		ASSERT_EQ(0, log_job_join(&j, JOIN_TIMEOUT_S));
+		EXPECT_EQ(0, j.rc) TH_LOG("writing the log: %s",
+					  strerror(-j.rc));
+		vm_free(vm);
+	} else {
+		vm_free(vm);	/* the reader sees EOF */
+		ASSERT_EQ(0, log_job_join(&j, JOIN_TIMEOUT_S));
+		close(fd);
+		EXPECT_EQ(0, j.rc) TH_LOG("reading the log: %s",
+					  strerror(-j.rc));
+	}
+}
+
+/*
+ * RDMSR of the TSC (KVM answers from host time) and of the APIC base:
+ * the backup gets the primary's values from the log (RDMSR records), so
+ * the checksums agree; the live TSC would not.
+ */
+TEST(msr_reads)
+{
+	const uint64_t n = 500;
+	struct rec_buf rb = { 0 };
+	struct hg_run a, b;
+	struct kvmft_nl nl;
+
+	REQUIRE_KVMFT_ADMIN();
+	kvmft_nl_open(&nl);
+	hg_run(_metadata, &nl, HG_MSR_READS, n, &rb, false, &a);
+	ASSERT_EQ(UCALL_DONE, a.cmd) TH_LOG("A: %s", ucall_str(&a.uc));
+	EXPECT_EQ(2 * n, rb.ntype[KVMFT_REC_RDMSR]);
+	EXPECT_EQ(2 * n, a.vm.stats[KVMFT_STAT_RDMSR]);
+	hg_run(_metadata, &nl, HG_MSR_READS, n, &rb, true, &b);
+	ASSERT_EQ(UCALL_DONE, b.cmd) TH_LOG("B: %s", ucall_str(&b.uc));
+	EXPECT_EQ(a.uc.args[0], b.uc.args[0]) TH_LOG("MSR reads diverged");
+	EXPECT_EQ(a.uc.args[1], b.uc.args[1]) TH_LOG("the last TSC read differs");
+	EXPECT_EQ(rb.nrec, b.vm.replayed);
+	EXPECT_EQ(0U, b.vm.diverged);
+	rec_buf_free(&rb);
+	kvmft_nl_close(&nl);
+}
+
+/*
+ * An RDMSR that faults on the primary faults on the backup (the #GP is in
+ * the log); RDPMC is refused with #GP on both while the VM has a role.
+ */
+TEST(msr_gp_rdpmc)
+{
+	static const uint64_t cases[][2] = {
+		{ HG_RDMSR, 0xdeadbeefULL }, { HG_RDPMC, 0 },
+	};
+	struct hg_run a, b;
+	struct kvmft_nl nl;
+	unsigned int i;
+
+	REQUIRE_KVMFT_ADMIN();
+	kvmft_nl_open(&nl);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct rec_buf rb = { 0 };
+
+		hg_run(_metadata, &nl, cases[i][0], cases[i][1], &rb, false, &a);
+		EXPECT_EQ(UCALL_EXCEPTION, a.cmd) TH_LOG("case %u: A: %s", i,
+							 ucall_str(&a.uc));
+		EXPECT_EQ(13U, a.uc.args[0]) TH_LOG("case %u: not a #GP", i);
+		hg_run(_metadata, &nl, cases[i][0], cases[i][1], &rb, true, &b);
+		EXPECT_EQ(UCALL_EXCEPTION, b.cmd) TH_LOG("case %u: B: %s", i,
+							 ucall_str(&b.uc));
+		EXPECT_EQ(13U, b.uc.args[0]) TH_LOG("case %u: not a #GP", i);
+		EXPECT_EQ(0U, b.vm.diverged);
+		if (cases[i][0] == HG_RDMSR) {
+			EXPECT_EQ(1U, rb.ntype[KVMFT_REC_RDMSR]);
+		} else {
+			EXPECT_EQ(1U, a.vm.stats[KVMFT_STAT_REFUSED]);
+			EXPECT_EQ(1U, b.vm.stats[KVMFT_STAT_REFUSED]);
+		}
+		rec_buf_free(&rb);
+	}
 	kvmft_nl_close(&nl);
 }
 

@@ -219,6 +219,8 @@ enum kvmft_stat {
 	KVMFT_STAT_DIVERGENCES,	/* log record did not match the exit */
 	KVMFT_STAT_PAD,
 	KVMFT_STAT_LOG_WAITS,	/* KVM_RUN calls that waited for the log */
+	KVMFT_STAT_RDMSR,	/* MSR reads recorded or replayed */
+	KVMFT_STAT_REFUSED,	/* instructions refused with #GP (RDPMC) */
 	__KVMFT_STAT_LAST
 };
 
@@ -238,6 +240,7 @@ enum kvmft_rec_type {
 	KVMFT_REC_PIO_IN,	/* payload: struct kvmft_rec_pio + data */
 	KVMFT_REC_RDTSC,	/* payload: struct kvmft_rec_tsc */
 	KVMFT_REC_RDTSCP,	/* payload: struct kvmft_rec_tsc */
+	KVMFT_REC_RDMSR,	/* payload: struct kvmft_rec_msr */
 	__KVMFT_REC_LAST
 };
 
@@ -262,6 +265,20 @@ struct kvmft_rec_tsc {
 	__u64 tsc;		/* value the guest read */
 	__u64 aux;		/* TSC_AUX for RDTSCP, else 0 */
 };
+
+/*
+ * What an RDMSR gave the guest: the value, or a #GP (flags
+ * KVMFT_MSR_F_GP, value 0). Whoever answered it (KVM from host state, or
+ * the VMM through KVM_EXIT_X86_RDMSR), the backup gives the same.
+ */
+struct kvmft_rec_msr {
+	__u32 index;		/* ECX */
+	__u32 flags;		/* KVMFT_MSR_F_* */
+	__u64 value;		/* EDX:EAX */
+};
+
+#define KVMFT_MSR_F_GP		_BITUL(0)
+#define __KVMFT_MSR_F_ALL	KVMFT_MSR_F_GP
 
 #define KVMFT_REC_MAX_PIO_DATA	4096
 #define KVMFT_REC_MAX_LEN \

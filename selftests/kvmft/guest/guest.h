@@ -92,6 +92,22 @@ static inline uint64_t rdtscp(uint32_t *aux)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t rdpmc(uint32_t counter)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter) : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
 static inline void hlt(void)
 {
 	asm volatile("hlt" : : : "memory");

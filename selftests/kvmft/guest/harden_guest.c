@@ -4,6 +4,7 @@
  * lib/harden.h), a1 and a2 are its inputs.
  */
 #include "guest.h"
+#include "csum.h"
 #include "harden.h"
 
 /* Report every TSC value read, one ucall each. */
@@ -33,6 +34,18 @@ static void touch(uint64_t gpa)
 	GUEST_DONE(v, rdtsc());
 }
 
+static void msr_reads(uint64_t n)
+{
+	uint64_t c = CSUM_INIT, t = 0, i;
+
+	for (i = 0; i < n; i++) {
+		t = rdmsr(HG_MSR_TSC);
+		c = csum_fold(c, t);
+		c = csum_fold(c, rdmsr(HG_MSR_APIC_BASE));
+	}
+	GUEST_DONE(c, t);
+}
+
 void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 {
 	(void)a2;
@@ -45,6 +58,15 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		break;
 	case HG_TOUCH:
 		touch(a1);
+		break;
+	case HG_MSR_READS:
+		msr_reads(a1);
+		break;
+	case HG_RDMSR:
+		GUEST_DONE(rdmsr((uint32_t)a1));
+		break;
+	case HG_RDPMC:
+		GUEST_DONE(rdpmc(0));
 		break;
 	default:
 		GUEST_ASSERT(0);

@@ -7,7 +7,14 @@ enum harden_case {
 	HG_TSC_SYNC = 1,	/* a1 reads: GUEST_SYNC(tsc) after each */
 	HG_TSC_SPIN,		/* a1 reads, then GUEST_DONE(last tsc) */
 	HG_TOUCH,		/* read the u64 at gpa a1, GUEST_DONE(it, tsc) */
+	HG_MSR_READS,		/* a1 rounds of RDMSR TSC and APIC base,
+				 * folded: GUEST_DONE(checksum, last TSC) */
+	HG_RDMSR,		/* RDMSR a1 once: GUEST_DONE(value) or #GP */
+	HG_RDPMC,		/* RDPMC 0: GUEST_DONE(value) or #GP */
 };
+
+#define HG_MSR_TSC		0x10
+#define HG_MSR_APIC_BASE	0x1b
 
 /* A page the VMM leaves untouched, for HG_TOUCH: 3 MiB into the guest. */
 #define HG_TOUCH_GPA	0x300000ULL

@@ -61,6 +61,10 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
 		if (h.len != sizeof(struct kvmft_rec_tsc))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_RDMSR:
+		if (h.len != sizeof(struct kvmft_rec_msr))
+			return -EBADMSG;
+		break;
 	case KVMFT_REC_PIO_IN: {
 		struct kvmft_rec_pio p;
 

@@ -182,19 +182,64 @@ static struct kvm_cpuid2 *kvm_supported_cpuid(void)
 	return cpuid;
 }
 
+static uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, int reg)
+{
+	return reg == 0 ? &e->eax : reg == 1 ? &e->ebx :
+	       reg == 2 ? &e->ecx : &e->edx;
+}
+
 /*
- * The guest's CPUID: what KVM supports, less SVM. Nested virtualization is
- * outside kvmft's determinism contract, which refuses guests offering it.
+ * The guest's CPUID: what KVM supports, within kvmft's determinism
+ * contract (v1), which refuses guests offering more: no SVM (nested
+ * guests), no RDRAND or RDSEED, none of KVM's paravirtual features (the
+ * host writes guest memory for kvmclock, steal time, PV EOI, async PF).
+ * A copy: tests may add a bit back with __vcpu_cpuid_set().
  */
 static struct kvm_cpuid2 *vm_guest_cpuid(void)
 {
-	struct kvm_cpuid2 *cpuid = kvm_supported_cpuid();
+	struct kvm_cpuid2 *sup = kvm_supported_cpuid(), *cpuid;
+	size_t size = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
 	uint32_t i;
 
-	for (i = 0; i < cpuid->nent; i++)
-		if (cpuid->entries[i].function == 0x80000001)
-			cpuid->entries[i].ecx &= ~(1u << 2);	/* SVM */
+	cpuid = malloc(size);
+	TEST_ASSERT(cpuid, "out of memory");
+	memcpy(cpuid, sup, size);
+	for (i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 0x80000001)
+			e->ecx &= ~(1u << 2);		/* SVM */
+		if (e->function == 1)
+			e->ecx &= ~(1u << 30);		/* RDRAND */
+		if (e->function == 7 && e->index == 0)
+			e->ebx &= ~(1u << 18);		/* RDSEED */
+		if (e->function == 0x40000001)
+			e->eax = 0;			/* KVM PV features */
+	}
 	return cpuid;
+}
+
+int __vcpu_cpuid_set(struct kvm_vcpu *vcpu, uint32_t leaf, uint32_t index,
+		     int reg, int bit, bool on)
+{
+	struct kvm_cpuid2 *cpuid = vm_guest_cpuid();
+	int r = -ENOENT;
+	uint32_t i;
+
+	for (i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function != leaf || e->index != index)
+			continue;
+		if (on)
+			*cpuid_reg(e, reg) |= 1u << bit;
+		else
+			*cpuid_reg(e, reg) &= ~(1u << bit);
+		r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) ? -errno : 0;
+		break;
+	}
+	free(cpuid);
+	return r;
 }
 
 bool kvm_cpuid_has(uint32_t leaf, uint32_t index, int reg, int bit)
@@ -207,8 +252,7 @@ bool kvm_cpuid_has(uint32_t leaf, uint32_t index, int reg, int bit)
 
 		if (e->function != leaf || e->index != index)
 			continue;
-		v = reg == 0 ? e->eax : reg == 1 ? e->ebx :
-		    reg == 2 ? e->ecx : e->edx;
+		v = *cpuid_reg(e, reg);
 		return v & (1U << bit);
 	}
 	return false;
@@ -268,6 +312,7 @@ static int vcpu_setup_long_mode(struct kvm_vcpu *vcpu)
 
 int __vm_vcpu_add(struct kvm_vm *vm, struct kvm_vcpu **out)
 {
+	struct kvm_cpuid2 *cpuid;
 	struct kvm_vcpu *vcpu;
 	int size, r;
 
@@ -291,7 +336,10 @@ int __vm_vcpu_add(struct kvm_vm *vm, struct kvm_vcpu **out)
 		goto err;
 	}
 	vcpu->run_size = size;
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm_guest_cpuid()))
+	cpuid = vm_guest_cpuid();
+	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	if (r)
 		goto err;
 	r = vcpu_setup_long_mode(vcpu);
 	if (r) {

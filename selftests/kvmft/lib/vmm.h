@@ -135,6 +135,12 @@ uint64_t vcpu_stat_get(struct kvm_vcpu *vcpu, const char *name);
 
 /* Does KVM_GET_SUPPORTED_CPUID offer @bit of @reg (0 eax .. 3 edx)? */
 bool kvm_cpuid_has(uint32_t leaf, uint32_t index, int reg, int bit);
+/*
+ * Before the first run: the guest's CPUID (kvmft's contract) with @bit of
+ * @reg of @leaf.@index set or cleared. -ENOENT if KVM has no such leaf.
+ */
+int __vcpu_cpuid_set(struct kvm_vcpu *vcpu, uint32_t leaf, uint32_t index,
+		     int reg, int bit, bool on);
 #define kvm_has_rdtscp()	kvm_cpuid_has(0x80000001, 0, 3, 27)
 
 #define MSR_TSC_AUX		0xc0000103

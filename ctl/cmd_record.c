@@ -4,6 +4,10 @@
  * goes away (read() returns 0) or SIGINT/SIGTERM; either way the file ends
  * on a whole record and is fsynced. The file header carries the session
  * LOG_OPEN started, which every record's CRC includes.
+ *
+ * --out - streams to standard output, each batch flushed as it is read,
+ * for a backup following live (`... | ftctl replay --vm B --in -`); the
+ * summary then goes to standard error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +27,7 @@ static int log_fd = -1, null_fd = -1;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s record --vm ID --out FILE\n", ft_prog);
+	fprintf(f, "Usage: %s record --vm ID --out FILE|-\n", ft_prog);
 }
 
 /*
@@ -105,6 +109,10 @@ static int copy_log(struct ftlog_writer *w)
 		if (!n)
 			return 0;
 		ret = take(w, buf, n);
+		if (!ret && w->stream && fflush(w->f)) {
+			ft_err("record: write", errno, NULL);
+			ret = FT_EXIT_ENV;
+		}
 		if (ret)
 			return ret;
 		if (tty)
@@ -127,10 +135,15 @@ static int record(uint32_t vm, const char *out)
 	 * The file first, so a bad path does not leave the VM primary; but
 	 * an existing file is only truncated once the log is open.
 	 */
-	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	created = fd >= 0;
-	if (fd < 0 && errno == EEXIST)
-		fd = open(out, O_WRONLY | O_CLOEXEC);
+	if (!strcmp(out, "-")) {
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+		created = false;
+	} else {
+		fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		created = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = open(out, O_WRONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return cannot(out, "cannot create");
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -162,6 +175,13 @@ static int record(uint32_t vm, const char *out)
 		close(null_fd);
 		return cannot(out, "cannot write");
 	}
+	w.stream = !strcmp(out, "-");
+	if (w.stream && fflush(w.f)) {	/* the header, for the reader */
+		close(log_fd);
+		close(null_fd);
+		ftlog_writer_close(&w);
+		return cannot(out, "cannot write");
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: read() must end */
 	sigaction(SIGTERM, &sa, NULL);
@@ -176,8 +196,9 @@ static int record(uint32_t vm, const char *out)
 		progress(&w, true);
 	if (ftlog_writer_close(&w))
 		return cannot(out, "cannot write");
-	printf("%" PRIu64 " records written to %s, session %016" PRIx64 "%s\n",
-	       w.nrec, out, session,
+	fprintf(w.stream ? stderr : stdout,
+		"%" PRIu64 " records written to %s, session %016" PRIx64 "%s\n",
+	       w.nrec, w.stream ? "standard output" : out, session,
 	       stop_signal ? " (stopped by signal)" :
 	       ret ? " (stopped by an error)" : "");
 	return ret;

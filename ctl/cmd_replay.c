@@ -9,8 +9,14 @@
  * waits for promotion. --go-live-at-end promotes it once every record is
  * written (tests and debugging; a pair's controller promotes only after
  * arbitration).
+ *
+ * --in - reads a stream (`ftctl record --out - | ftctl replay --in -`): the
+ * backup follows the primary live. A stream cannot be checked whole first,
+ * so each record is checked as it comes; at a bad one feeding stops, and
+ * the backup waits where it is, as at the end of a file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
@@ -22,7 +28,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s replay --vm ID --in FILE [--go-live-at-end]\n",
+	fprintf(f, "Usage: %s replay --vm ID --in FILE|- [--go-live-at-end]\n",
 		ft_prog);
 }
 
@@ -85,13 +91,40 @@ static int promote(uint32_t vm)
 	return ret;
 }
 
-static int feed(int fd, const char *in, uint64_t session, uint64_t *nrec)
+/* Writes every record @r gives to the log @fd; @r is closed after. */
+static int feed_reader(int fd, const char *in, struct ftlog_reader *r,
+		       uint64_t *nrec)
 {
-	struct ftlog_reader r;
 	char op[64];
 	size_t len;
 	ssize_t n;
 	int ret;
+
+	while ((ret = ftlog_reader_next(r)) > 0) {
+		len = sizeof(r->rec.hdr) + r->rec.hdr.len;
+		do
+			n = write(fd, r->rec.buf, len);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)len)
+			continue;
+		snprintf(op, sizeof(op), "replay: record %" PRIu64, r->nrec);
+		if (n < 0)
+			ft_err(op, errno, write_error(errno));
+		else
+			ft_msg("%s: the module took %zd of %zu bytes", op, n,
+			       len);
+		ftlog_reader_close(r);
+		return FT_EXIT_KERNEL;
+	}
+	*nrec = r->nrec;
+	ftlog_reader_close(r);
+	/* A file that changed since it was checked; a bad record in a stream. */
+	return ret < 0 ? bad_file(in, r) : 0;
+}
+
+static int feed(int fd, const char *in, uint64_t session, uint64_t *nrec)
+{
+	struct ftlog_reader r;
 
 	if (ftlog_reader_open(&r, in))
 		return bad_file(in, &r);
@@ -101,45 +134,40 @@ static int feed(int fd, const char *in, uint64_t session, uint64_t *nrec)
 		ftlog_reader_close(&r);
 		return FT_EXIT_INPUT;
 	}
-	while ((ret = ftlog_reader_next(&r)) > 0) {
-		len = sizeof(r.rec.hdr) + r.rec.hdr.len;
-		do
-			n = write(fd, r.rec.buf, len);
-		while (n < 0 && errno == EINTR);
-		if (n == (ssize_t)len)
-			continue;
-		snprintf(op, sizeof(op), "replay: record %" PRIu64, r.nrec);
-		if (n < 0)
-			ft_err(op, errno, write_error(errno));
-		else
-			ft_msg("%s: the module took %zd of %zu bytes", op, n,
-			       len);
-		ftlog_reader_close(&r);
-		return FT_EXIT_KERNEL;
-	}
-	*nrec = r.nrec;
-	ftlog_reader_close(&r);
-	/* The file changed since it was checked. */
-	return ret < 0 ? bad_file(in, &r) : 0;
+	return feed_reader(fd, in, &r, nrec);
 }
 
 static int replay(uint32_t vm, const char *in, bool go_live)
 {
+	bool stream = !strcmp(in, "-");
 	uint64_t nrec = 0, checked, session;
+	struct ftlog_reader r;
 	struct ft_log_err le;
 	char op[48];
 	int fd, ret;
 
-	ret = check_file(in, &checked, &session);
-	if (ret)
-		return ret;
+	if (stream) {
+		/* The header only: the records come as the primary runs. */
+		in = "standard input";
+		if (ftlog_reader_fdopen(&r, fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC,
+						  0)))
+			return bad_file(in, &r);
+		session = r.session;
+	} else {
+		ret = check_file(in, &checked, &session);
+		if (ret)
+			return ret;
+	}
 	/* The module takes only records whose CRC has this session. */
 	fd = ft_log_open(vm, KVMFT_LOG_WRITE, &session, &le);
 	if (fd < 0) {
+		if (stream)
+			ftlog_reader_close(&r);
 		snprintf(op, sizeof(op), "cannot replay into VM %" PRIu32, vm);
 		return ft_log_open_failed(op, &le);
 	}
-	ret = feed(fd, in, session, &nrec);
+	ret = stream ? feed_reader(fd, in, &r, &nrec) :
+		       feed(fd, in, session, &nrec);
 	if (!ret && go_live)
 		ret = promote(vm);
 	/* The backup keeps its role: it waits at the end of the log. */

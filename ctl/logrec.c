@@ -260,19 +260,12 @@ int ftlog_hdr_check(const struct kvmft_logfile_hdr *h, char *msg, size_t len)
 	return -1;
 }
 
-int ftlog_reader_open(struct ftlog_reader *r, const char *path)
+static int reader_start(struct ftlog_reader *r)
 {
 	const size_t v1_len = offsetof(struct kvmft_logfile_hdr, session);
 	struct kvmft_logfile_hdr h = {};
 	size_t n;
 
-	memset(r, 0, sizeof(*r));
-	r->f = fopen(path, "rbe");
-	if (!r->f) {
-		r->sys_err = true;
-		snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
-		return -1;
-	}
 	n = fread(&h, 1, sizeof(h), r->f);
 	/*
 	 * A version 1 header is shorter: an empty v1 log should still be
@@ -296,6 +289,34 @@ err:
 	fclose(r->f);
 	r->f = NULL;
 	return -1;
+}
+
+int ftlog_reader_open(struct ftlog_reader *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->f = fopen(path, "rbe");
+	if (!r->f) {
+		r->sys_err = true;
+		snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
+		return -1;
+	}
+	return reader_start(r);
+}
+
+int ftlog_reader_fdopen(struct ftlog_reader *r, int fd)
+{
+	int saved;
+
+	memset(r, 0, sizeof(*r));
+	r->f = fdopen(fd, "rb");
+	if (!r->f) {
+		saved = errno;
+		close(fd);
+		r->sys_err = true;
+		snprintf(r->err, sizeof(r->err), "%s", strerror(saved));
+		return -1;
+	}
+	return reader_start(r);
 }
 
 int ftlog_reader_next(struct ftlog_reader *r)

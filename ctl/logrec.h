@@ -89,6 +89,8 @@ struct ftlog_reader {
 
 /* 0, or -1 with r->err (and r->sys_err for I/O errors). */
 int ftlog_reader_open(struct ftlog_reader *r, const char *path);
+/* The same on an fd open for reading (a pipe), which it then owns. */
+int ftlog_reader_fdopen(struct ftlog_reader *r, int fd);
 /* 1 with the record in r->rec, 0 at a clean end of file, -1 on error. */
 int ftlog_reader_next(struct ftlog_reader *r);
 void ftlog_reader_close(struct ftlog_reader *r);
@@ -96,6 +98,7 @@ void ftlog_reader_close(struct ftlog_reader *r);
 /* Writer: the header at open, then whole records; fsync at close. */
 struct ftlog_writer {
 	FILE *f;
+	bool stream;		/* flushed after each batch (a pipe) */
 	uint64_t session;	/* in the file header */
 	uint64_t nrec;
 	uint64_t bytes;

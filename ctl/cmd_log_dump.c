@@ -48,6 +48,14 @@ static void dump_json(struct json *j, const struct ftlog_reader *r)
 		json_u64(j, "size", pio.size);
 		json_u64(j, "count", pio.count);
 		json_str(j, "data", data);
+	} else if (h->type == KVMFT_REC_STATE) {
+		struct kvmft_rec_state st;
+		char hash[17];
+
+		memcpy(&st, pl, sizeof(st));
+		snprintf(hash, sizeof(hash), "%016" PRIx64, (uint64_t)st.hash);
+		json_str(j, "hash", hash);
+		json_u64(j, "rip", st.rip);
 	} else if (h->type == KVMFT_REC_RDMSR) {
 		struct kvmft_rec_msr m;
 
@@ -82,6 +90,12 @@ static void dump_human(const struct ftlog_reader *r)
 		printf(" port 0x%04x size %u count %" PRIu32 " data %s%s\n",
 		       pio.port, pio.size, (uint32_t)pio.count, data,
 		       n > HUMAN_DATA_MAX ? "..." : "");
+	} else if (h->type == KVMFT_REC_STATE) {
+		struct kvmft_rec_state st;
+
+		memcpy(&st, pl, sizeof(st));
+		printf(" hash %016" PRIx64 " rip 0x%" PRIx64 "\n",
+		       (uint64_t)st.hash, (uint64_t)st.rip);
 	} else if (h->type == KVMFT_REC_RDMSR) {
 		struct kvmft_rec_msr m;
 

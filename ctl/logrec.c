@@ -67,6 +67,8 @@ const char *ftlog_rec_type_name(unsigned int type)
 		return "rdtscp";
 	case KVMFT_REC_RDMSR:
 		return "rdmsr";
+	case KVMFT_REC_STATE:
+		return "state";
 	}
 	return NULL;
 }
@@ -95,6 +97,12 @@ static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
 	uint64_t data;
 
 	switch (h->type) {
+	case KVMFT_REC_STATE:
+		if (h->len != sizeof(struct kvmft_rec_state))
+			return fail(err, FTLOG_BAD_LEN,
+				    "state payload is %u bytes, must be %zu",
+				    h->len, sizeof(struct kvmft_rec_state));
+		return 1;
 	case KVMFT_REC_RDMSR:
 		if (h->len != sizeof(msr))
 			return fail(err, FTLOG_BAD_LEN,

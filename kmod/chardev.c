@@ -385,6 +385,7 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 		kfifo_reset(&vm->log.fifo);
 		vm->log.next_seq = 1;
 		vm->log.session = arg->session;
+		vm->log.state_every = READ_ONCE(kvmft_state_every);
 		vm->log.writer_done = false;
 		vm->log.promoted = false;
 		vm->log.shipped = 0;

@@ -171,16 +171,16 @@ static void kvmft_diverge(struct kvmft_vm *vm, u64 seq)
  * live after it if it was the last a promoted backup held), 1 when the
  * promoted backup had none left: it went live and the live value stays.
  */
-static int kvmft_replay_take(struct kvmft_vm *vm, u16 type, void *fixed,
-			     u16 fixed_len, bool match, void *data,
-			     u16 data_len)
+static int kvmft_replay_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			     u16 type, void *fixed, u16 fixed_len, bool match,
+			     void *data, u16 data_len)
 {
 	u64 seq = 0;
 	int err;
 
 	if (READ_ONCE(vm->log.diverged))
 		return -EAGAIN;
-	err = kvmft_log_take(vm, type, fixed, fixed_len, match, data,
+	err = kvmft_log_take(vm, vcpu, type, fixed, fixed_len, match, data,
 			     data_len, &seq);
 	if (err == -EAGAIN)
 		return err;
@@ -226,13 +226,13 @@ static int kvmft_pio_in(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
 		err = kvmft_log_append(vm, vcpu, KVMFT_REC_PIO_IN, &pio,
-				       sizeof(pio), buf, len);
+				       sizeof(pio), buf, len, NULL);
 		if (err == -ENODEV)	/* the reader went: recording ends */
 			err = 0;
 		break;
 	case KVMFT_ROLE_BACKUP:
-		err = kvmft_replay_take(vm, KVMFT_REC_PIO_IN, &pio, sizeof(pio),
-					true, buf, len);
+		err = kvmft_replay_take(vm, vcpu, KVMFT_REC_PIO_IN, &pio,
+					sizeof(pio), true, buf, len);
 		break;
 	}
 	if (err < 0)
@@ -345,7 +345,8 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
-		err = kvmft_log_append(vm, vcpu, type, &t, sizeof(t), NULL, 0);
+		err = kvmft_log_append(vm, vcpu, type, &t, sizeof(t), NULL, 0,
+				       NULL);
 		if (err == -ENOSPC && vs) {
 			vs->need_wait = true;
 			return -EINTR;
@@ -353,7 +354,8 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 		break;
 	case KVMFT_ROLE_BACKUP:
 		/* Without a record, t keeps the live values read above. */
-		err = kvmft_replay_take(vm, type, &t, sizeof(t), false, NULL, 0);
+		err = kvmft_replay_take(vm, vcpu, type, &t, sizeof(t), false,
+					NULL, 0);
 		if (err == -EAGAIN && vs) {
 			vs->need_wait = true;
 			return -EINTR;
@@ -397,6 +399,7 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	struct kvmft_rec_msr m = {
 		.index = lower_32_bits(vcpu->arch.regs[VCPU_REGS_RCX]),
 	};
+	struct kvmft_rec_state st;
 	int ret, err;
 
 	switch (READ_ONCE(vm->role)) {
@@ -407,6 +410,8 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 			vs->need_wait = true;
 			return -EINTR;
 		}
+		/* The state before the read, as the backup will see it. */
+		kvmft_svm_state(vm, vcpu, &st);
 		ret = kvm_emulate_rdmsr(vcpu);
 		if (!ret && vcpu->run->exit_reason == KVM_EXIT_X86_RDMSR) {
 			/* The VMM answers: record at its completion. */
@@ -424,12 +429,12 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 			m.value = (vcpu->arch.regs[VCPU_REGS_RDX] << 32) |
 				  lower_32_bits(vcpu->arch.regs[VCPU_REGS_RAX]);
 		kvmft_log_append(vm, vcpu, KVMFT_REC_RDMSR, &m, sizeof(m),
-				 NULL, 0);
+				 NULL, 0, &st);
 		kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
 		return ret;
 	case KVMFT_ROLE_BACKUP:
 		/* The index must match; flags and value come from the log. */
-		err = kvmft_replay_take(vm, KVMFT_REC_RDMSR, &m.index,
+		err = kvmft_replay_take(vm, vcpu, KVMFT_REC_RDMSR, &m.index,
 					sizeof(m.index), true, &m.flags,
 					sizeof(m) - sizeof(m.index));
 		if (err == -EAGAIN && vs) {
@@ -473,7 +478,7 @@ static int kvmft_complete_rdmsr(struct kvm_vcpu *vcpu)
 	if (kvmft_vm_wants_exits(vm) &&
 	    READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY &&
 	    kvmft_log_append(vm, vcpu, KVMFT_REC_RDMSR, &m, sizeof(m), NULL,
-			     0) == -ENOSPC) {
+			     0, NULL) == -ENOSPC) {
 		vs->need_wait = true;
 		vcpu->arch.complete_userspace_io = kvmft_complete_rdmsr;
 		r = -EINTR;

@@ -29,6 +29,11 @@
 #define KVMFT_LOG_KB_MAX	65536
 
 extern unsigned int kvmft_log_kb;	/* module parameter log_kb */
+extern unsigned int kvmft_state_every;	/* module parameter state_every */
+
+/* A record and the state record that may precede it. */
+#define KVMFT_REC_STATE_LEN \
+	(sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_state))
 
 /* Objects the module owns; all must be gone after detach/unload. */
 extern atomic64_t kvmft_live_objects;
@@ -58,6 +63,7 @@ struct kvmft_log {
 	wait_queue_head_t wq;		/* readers, writers, waiting vCPUs */
 	u64 next_seq;			/* seq of the next record appended */
 	u64 session;			/* this recording's id, in every CRC */
+	u32 state_every;		/* primary: a state record each N */
 	bool has_reader;		/* a READ fd is open (primary) */
 	bool has_writer;		/* a WRITE fd is open (backup) */
 	bool writer_done;		/* the writer closed: none for now */
@@ -180,6 +186,8 @@ bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				bool want);
 void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			      u64 offset);
+void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+		     struct kvmft_rec_state *st);
 void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			       bool want);
 
@@ -190,9 +198,10 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 		    u64 session);
 int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		     const void *payload, u16 len, const void *data,
-		     u16 data_len);
-int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
-		   bool match, void *data, u16 data_len, u64 *seq);
+		     u16 data_len, const struct kvmft_rec_state *st);
+int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
+		   void *fixed, u16 fixed_len, bool match, void *data,
+		   u16 data_len, u64 *seq);
 bool kvmft_log_ready(struct kvmft_vm *vm);
 bool kvmft_log_promote_done(struct kvmft_vm *vm);
 bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes);

@@ -79,6 +79,10 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 		     ((const struct kvmft_rec_tsc *)(rec + 1))->aux))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_STATE:
+		if (rec->len != sizeof(struct kvmft_rec_state))
+			return -EBADMSG;
+		break;
 	case KVMFT_REC_RDMSR: {
 		const struct kvmft_rec_msr *m = (const void *)(rec + 1);
 
@@ -101,10 +105,28 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 	return 0;
 }
 
-/* Primary, atomic context. -ENOSPC: the vCPU must wait for the reader. */
+/* Under log->lock: one whole record. */
+static void kvmft_log_put(struct kvmft_log *log, struct kvmft_rec *h,
+			  const void *payload, u16 len, const void *data,
+			  u16 data_len)
+{
+	h->seq = log->next_seq++;
+	h->crc = kvmft_rec_crc(log->session, h, payload, len, data, data_len);
+	kfifo_in(&log->fifo, (u8 *)h, sizeof(*h));
+	kfifo_in(&log->fifo, (const u8 *)payload, len);
+	if (data_len)
+		kfifo_in(&log->fifo, (const u8 *)data, data_len);
+}
+
+/*
+ * Primary, atomic context. -ENOSPC: the vCPU must wait for the reader.
+ * Every state_every records a state record goes in front, with the vCPU
+ * state @st (taken by the caller before the record took effect) or, if
+ * @st is NULL, as it is now.
+ */
 int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		     const void *payload, u16 len, const void *data,
-		     u16 data_len)
+		     u16 data_len, const struct kvmft_rec_state *st)
 {
 	struct kvmft_log *log = &vm->log;
 	struct kvmft_rec h = {
@@ -112,22 +134,34 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		.len = len + data_len,
 		.vcpu = vcpu->vcpu_idx,
 	};
+	struct kvmft_rec sh = {
+		.type = KVMFT_REC_STATE,
+		.len = sizeof(struct kvmft_rec_state),
+		.vcpu = vcpu->vcpu_idx,
+	};
+	struct kvmft_rec_state now;
+	bool state;
 
 	spin_lock(&log->lock);
 	if (!log->has_reader) {
 		spin_unlock(&log->lock);
 		return -ENODEV;
 	}
-	if (kfifo_avail(&log->fifo) < sizeof(h) + h.len) {
+	state = log->state_every && !(log->next_seq % log->state_every);
+	if (kfifo_avail(&log->fifo) < sizeof(h) + h.len +
+				       (state ? KVMFT_REC_STATE_LEN : 0)) {
 		spin_unlock(&log->lock);
 		return -ENOSPC;
 	}
-	h.seq = log->next_seq++;
-	h.crc = kvmft_rec_crc(log->session, &h, payload, len, data, data_len);
-	kfifo_in(&log->fifo, (u8 *)&h, sizeof(h));
-	kfifo_in(&log->fifo, (const u8 *)payload, len);
-	if (data_len)
-		kfifo_in(&log->fifo, (const u8 *)data, data_len);
+	if (state) {
+		if (!st) {
+			kvmft_svm_state(vm, vcpu, &now);
+			st = &now;
+		}
+		kvmft_log_put(log, &sh, st, sizeof(*st), NULL, 0);
+		kvmft_stat_inc(vm, KVMFT_STAT_STATES);
+	}
+	kvmft_log_put(log, &h, payload, len, data, data_len);
 	spin_unlock(&log->lock);
 	kvmft_stat_inc(vm, KVMFT_STAT_RECORDED);
 	wake_up_interruptible(&log->wq);
@@ -135,15 +169,50 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 }
 
 /*
+ * Under log->lock, with a state record at the head of the log: is the
+ * record after it there too, and does the vCPU's state match? Takes the
+ * state record if both hold. -EAGAIN: the next record is not there yet.
+ * -EILSEQ: the states differ (*@seq: the state record's).
+ */
+static int kvmft_log_take_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+				u64 *seq)
+{
+	struct kvmft_log *log = &vm->log;
+	u8 buf[KVMFT_REC_STATE_LEN + sizeof(struct kvmft_rec)] __aligned(8);
+	struct kvmft_rec *h = (struct kvmft_rec *)buf;
+	struct kvmft_rec_state want, now;
+
+	if (kfifo_out_peek(&log->fifo, buf, sizeof(buf)) != sizeof(buf) ||
+	    kfifo_len(&log->fifo) < KVMFT_REC_STATE_LEN + sizeof(*h) +
+				    ((struct kvmft_rec *)(buf + KVMFT_REC_STATE_LEN))->len)
+		return log->promoted ? -ENODATA : -EAGAIN;
+	memcpy(&want, h + 1, sizeof(want));
+	kvmft_svm_state(vm, vcpu, &now);
+	if (now.hash != want.hash) {
+		*seq = h->seq;
+		return -EILSEQ;
+	}
+	if (kfifo_out(&log->fifo, buf, KVMFT_REC_STATE_LEN) !=
+	    KVMFT_REC_STATE_LEN)
+		return -EILSEQ;	/* cannot happen: peeked under the lock */
+	log->replayed = h->seq;
+	kvmft_stat_inc(vm, KVMFT_STAT_STATES);
+	return 0;
+}
+
+/*
  * Backup, atomic context: take the next record, which must be of @type
  * with a payload of @fixed_len + @data_len bytes. With @match the fixed
  * part must equal @fixed, else it is copied there; the data goes to @data.
+ * A state record in front of it is checked against @vcpu first.
  * -EAGAIN: none yet, wait. -ENODATA: none, and none will come (promoted).
- * -EILSEQ: the record is not what this exit needs (divergence); it is left
- * in place and its seq is in *@seq.
+ * -EILSEQ: the record is not what this exit needs, or the vCPU's state is
+ * not the recorded one (divergence); it is left in place and its seq is in
+ * *@seq.
  */
-int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
-		   bool match, void *data, u16 data_len, u64 *seq)
+int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
+		   void *fixed, u16 fixed_len, bool match, void *data,
+		   u16 data_len, u64 *seq)
 {
 	struct kvmft_log *log = &vm->log;
 	u8 head[sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_tsc)] __aligned(8);
@@ -156,6 +225,12 @@ int kvmft_log_take(struct kvmft_vm *vm, u16 type, void *fixed, u16 fixed_len,
 	if (kfifo_len(&log->fifo) < sizeof(*h)) {
 		err = log->promoted ? -ENODATA : -EAGAIN;
 		goto out;
+	}
+	if (kfifo_out_peek(&log->fifo, head, sizeof(*h)) == sizeof(*h) &&
+	    h->type == KVMFT_REC_STATE) {
+		err = kvmft_log_take_state(vm, vcpu, seq);
+		if (err)
+			goto out;
 	}
 	if (kfifo_out_peek(&log->fifo, head, sizeof(*h) + fixed_len) !=
 	    sizeof(*h) + fixed_len || h->type != type || h->len != fixed_len + data_len ||
@@ -190,7 +265,8 @@ bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes)
 	bool room;
 
 	spin_lock(&log->lock);
-	room = kfifo_avail(&log->fifo) >= sizeof(struct kvmft_rec) + bytes;
+	room = kfifo_avail(&log->fifo) >= sizeof(struct kvmft_rec) + bytes +
+					  KVMFT_REC_STATE_LEN;
 	spin_unlock(&log->lock);
 	return room;
 }
@@ -219,7 +295,8 @@ bool kvmft_log_ready(struct kvmft_vm *vm)
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
 		ready = !log->has_reader ||
-			kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN;
+			kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN +
+						   KVMFT_REC_STATE_LEN;
 		break;
 	case KVMFT_ROLE_BACKUP:
 		/*

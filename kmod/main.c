@@ -17,6 +17,11 @@ struct workqueue_struct *kvmft_wq;
 static struct dentry *kvmft_debugfs;
 
 unsigned int kvmft_log_kb = KVMFT_LOG_KB_DEFAULT;
+unsigned int kvmft_state_every = 256;
+
+module_param_named(state_every, kvmft_state_every, uint, 0644);
+MODULE_PARM_DESC(state_every,
+		 "A hash of the vCPU's registers every N log records, checked by the backup (0: never; default 256); a change applies to recordings started after it");
 
 static int kvmft_log_kb_set(const char *val, const struct kernel_param *kp)
 {

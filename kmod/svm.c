@@ -20,6 +20,7 @@
 #include <linux/kallsyms.h>
 #include <linux/ftrace.h>
 #include <linux/module.h>
+#include <linux/xxhash.h>
 #include <asm/svm.h>
 #include "kvmft.h"
 
@@ -171,6 +172,34 @@ void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	vcpu->arch.tsc_offset = offset;
 	vmcb->control.tsc_offset = offset;
 	vmcb->control.clean &= ~BIT(KVMFT_VMCB_INTERCEPTS);
+}
+
+/*
+ * The vCPU's architectural state for divergence detection, as the guest
+ * sees it: general registers from KVM, the rest from the VMCB's save area.
+ */
+void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+		     struct kvmft_rec_state *st)
+{
+	struct vmcb *vmcb = kvmft_vmcb(vm, vcpu);
+	u64 v[VCPU_REGS_RIP + 1 + 7];
+	int i;
+
+	/* SVM keeps RSP and RIP in vcpu->arch.regs too, current after exits. */
+	memset(v, 0, sizeof(v));
+	for (i = 0; i <= VCPU_REGS_RIP; i++)
+		v[i] = vcpu->arch.regs[i];
+	st->rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	if (vmcb) {
+		i = VCPU_REGS_RIP + 1;
+		v[i++] = vmcb->save.rflags;
+		v[i++] = vmcb->save.cr0;
+		v[i++] = vmcb->save.cr2;
+		v[i++] = vmcb->save.cr3;
+		v[i++] = vmcb->save.cr4;
+		v[i++] = vmcb->save.efer;
+	}
+	st->hash = xxh64(v, sizeof(v), 0);
 }
 
 /*

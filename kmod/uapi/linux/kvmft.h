@@ -221,6 +221,7 @@ enum kvmft_stat {
 	KVMFT_STAT_LOG_WAITS,	/* KVM_RUN calls that waited for the log */
 	KVMFT_STAT_RDMSR,	/* MSR reads recorded or replayed */
 	KVMFT_STAT_REFUSED,	/* instructions refused with #GP (RDPMC) */
+	KVMFT_STAT_STATES,	/* vCPU state hashes recorded or checked */
 	__KVMFT_STAT_LAST
 };
 
@@ -241,6 +242,7 @@ enum kvmft_rec_type {
 	KVMFT_REC_RDTSC,	/* payload: struct kvmft_rec_tsc */
 	KVMFT_REC_RDTSCP,	/* payload: struct kvmft_rec_tsc */
 	KVMFT_REC_RDMSR,	/* payload: struct kvmft_rec_msr */
+	KVMFT_REC_STATE,	/* payload: struct kvmft_rec_state */
 	__KVMFT_REC_LAST
 };
 
@@ -275,6 +277,20 @@ struct kvmft_rec_msr {
 	__u32 index;		/* ECX */
 	__u32 flags;		/* KVMFT_MSR_F_* */
 	__u64 value;		/* EDX:EAX */
+};
+
+/*
+ * Divergence detection: every state_every records (kvmft's module
+ * parameter, fixed at LOG_OPEN; 0: never) the primary puts this in front
+ * of the record: a hash of the vCPU's registers (GPRs, RIP, RFLAGS, CR0,
+ * CR2, CR3, CR4, EFER) as they were before that record took effect. The
+ * backup computes the same at the same point; a mismatch is a divergence
+ * at this record. The hash is xxh64 over those values, seed 0: equal
+ * only between hosts of one vendor and one kvmft version.
+ */
+struct kvmft_rec_state {
+	__u64 hash;
+	__u64 rip;		/* for the reader of a divergence report */
 };
 
 #define KVMFT_MSR_F_GP		_BITUL(0)

@@ -65,6 +65,10 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
 		if (h.len != sizeof(struct kvmft_rec_msr))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_STATE:
+		if (h.len != sizeof(struct kvmft_rec_state))
+			return -EBADMSG;
+		break;
 	case KVMFT_REC_PIO_IN: {
 		struct kvmft_rec_pio p;
 
@@ -97,6 +101,15 @@ size_t kvmft_rec_build_tsc(void *buf, uint64_t session, uint64_t seq,
 
 	memcpy((uint8_t *)buf + sizeof(struct kvmft_rec), &t, sizeof(t));
 	return rec_finish(buf, session, seq, type, sizeof(t));
+}
+
+size_t kvmft_rec_build_state(void *buf, uint64_t session, uint64_t seq,
+			     uint64_t hash, uint64_t rip)
+{
+	struct kvmft_rec_state st = { .hash = hash, .rip = rip };
+
+	memcpy((uint8_t *)buf + sizeof(struct kvmft_rec), &st, sizeof(st));
+	return rec_finish(buf, session, seq, KVMFT_REC_STATE, sizeof(st));
 }
 
 size_t kvmft_rec_build_pio(void *buf, uint64_t session, uint64_t seq,

@@ -32,6 +32,8 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
 /* Build an RDTSC/RDTSCP or PIO_IN record at @buf; returns its length. */
 size_t kvmft_rec_build_tsc(void *buf, uint64_t session, uint64_t seq,
 			   uint16_t type, uint64_t tsc, uint64_t aux);
+size_t kvmft_rec_build_state(void *buf, uint64_t session, uint64_t seq,
+			     uint64_t hash, uint64_t rip);
 size_t kvmft_rec_build_pio(void *buf, uint64_t session, uint64_t seq,
 			   uint16_t port, uint8_t size, uint32_t count,
 			   const void *data);

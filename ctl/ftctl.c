@@ -19,6 +19,7 @@ static const struct {
 	{ "record", record_main, "Make a VM primary and save its log to a file" },
 	{ "replay", replay_main, "Make a VM backup and feed it a saved log" },
 	{ "log-dump", log_dump_main, "List the records of a log file" },
+	{ "verify", verify_main, "Hash a VM's memory when its log reaches a record" },
 	{ "info", info_main, "Show the module's protocol version and live objects" },
 #ifdef FT_HAVE_EXITS
 	{ "exits", exits_main, "Count KVM exits and their latency per exit reason (BPF)" },

@@ -16,6 +16,7 @@ int record_main(int argc, char **argv);
 int replay_main(int argc, char **argv);
 int info_main(int argc, char **argv);
 int log_dump_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
 int exits_main(int argc, char **argv);	/* cmd_exits.c, built if present */
 
 #endif

@@ -39,6 +39,7 @@ static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_LOG_REPLAYED]	= { .type = NLA_U64 },
 	[KVMFT_A_DIVERGED_SEQ]	= { .type = NLA_U64 },
 	[KVMFT_A_VM_FLAGS]	= NLA_POLICY_MASK(NLA_U32, __KVMFT_VM_F_ALL),
+	[KVMFT_A_MEM_HASH]	= { .type = NLA_U64 },
 };
 
 static struct genl_family kvmft_genl_family;
@@ -280,6 +281,48 @@ static int kvmft_nl_promote(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* Hash guest memory at a log position; the reply carries the hash. */
+static int kvmft_nl_verify(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct kvmft_vm *vm;
+	u64 hash = 0, seq = 0;
+	void *hdr;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KVMFT_A_LOG_SEQ)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "KVMFT_A_VM_ID and KVMFT_A_LOG_SEQ are required");
+		return -EINVAL;
+	}
+	vm = kvmft_nl_vm_get(info);
+	if (!vm)
+		return -ENOENT;
+	err = kvmft_verify(vm, nla_get_u64(info->attrs[KVMFT_A_LOG_SEQ]), &hash,
+			   &seq, info->extack);
+	if (err)
+		goto out;
+	err = -ENOMEM;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		goto out;
+	hdr = genlmsg_put_reply(msg, info, &kvmft_genl_family, 0,
+				KVMFT_CMD_VERIFY);
+	if (!hdr || nla_put_u32(msg, KVMFT_A_VM_ID, vm->id) ||
+	    nla_put_u64_64bit(msg, KVMFT_A_LOG_SEQ, seq, KVMFT_A_PAD) ||
+	    nla_put_u64_64bit(msg, KVMFT_A_MEM_HASH, hash, KVMFT_A_PAD)) {
+		nlmsg_free(msg);
+		err = -EMSGSIZE;
+		goto out;
+	}
+	genlmsg_end(msg, hdr);
+	err = genlmsg_reply(msg, info);
+out:
+	kvmft_vm_put(vm);
+	return err;
+}
+
 static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kvmft_vm *vm;
@@ -350,6 +393,11 @@ static const struct genl_small_ops kvmft_genl_ops[] = {
 	{
 		.cmd = KVMFT_CMD_PROMOTE,
 		.doit = kvmft_nl_promote,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVMFT_CMD_VERIFY,
+		.doit = kvmft_nl_verify,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -280,6 +280,7 @@ static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu)
 		memset(page, 0, len);
 	else if (len)
 		memcpy(page, vm->pio_buf, len);
+	r = kvmft_verify_exit(vm, vcpu, r);
 out:
 	if (vm)
 		kvmft_vm_put(vm);
@@ -309,25 +310,35 @@ static void kvmft_cui_restore(struct kvm_vcpu *vcpu,
 	vs->orig_cui = NULL;
 }
 
-/* KVM_RUN entry for an attached VM. Returns true to make the vCPU wait. */
-static bool kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+static int kvmft_run_wait(struct kvm_vcpu *vcpu);
+
+typedef int (*kvmft_run_fn)(struct kvm_vcpu *vcpu);
+
+/*
+ * KVM_RUN entry for an attached VM. Returns what runs instead of KVM_RUN:
+ * kvmft_run_verify() to hash memory at a VERIFY position, kvmft_run_wait()
+ * to wait for the log; NULL: KVM_RUN goes on.
+ */
+static kvmft_run_fn kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
 
 	kvmft_stat_inc(vm, KVMFT_STAT_RUNS);
 	kvmft_vcpu_sync(vm, vcpu);
 	if (!vs || !kvmft_vm_wants_exits(vm) || !kvmft_vcpu_eligible(vm, vcpu))
-		return false;
+		return NULL;
+	if (vs->verify_pending)
+		return kvmft_run_verify;
 	if (vs->need_wait) {
 		if (!kvmft_log_ready(vm))
-			return true;
+			return kvmft_run_wait;
 		vs->need_wait = false;
 	}
 	if (kvmft_pio_in_pending(vcpu)) {
 		vs->orig_cui = vcpu->arch.complete_userspace_io;
 		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;
 	}
-	return false;
+	return NULL;
 }
 
 /* RDTSC or RDTSCP exit of an attached VM; the vendor code skips the insn. */
@@ -431,7 +442,7 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 		kvmft_log_append(vm, vcpu, KVMFT_REC_RDMSR, &m, sizeof(m),
 				 NULL, 0, &st);
 		kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
-		return ret;
+		return kvmft_verify_exit(vm, vcpu, ret);
 	case KVMFT_ROLE_BACKUP:
 		/* The index must match; flags and value come from the log. */
 		err = kvmft_replay_take(vm, vcpu, KVMFT_REC_RDMSR, &m.index,
@@ -446,7 +457,8 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 		kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
 		if (!(m.flags & KVMFT_MSR_F_GP))
 			kvmft_set_edx_eax(vcpu, m.value);
-		return kvm_complete_insn_gp(vcpu, m.flags & KVMFT_MSR_F_GP);
+		ret = kvm_complete_insn_gp(vcpu, m.flags & KVMFT_MSR_F_GP);
+		return kvmft_verify_exit(vm, vcpu, ret);
 	}
 	return kvm_emulate_rdmsr(vcpu);
 }
@@ -488,7 +500,7 @@ static int kvmft_complete_rdmsr(struct kvm_vcpu *vcpu)
 	kvmft_stat_inc(vm, KVMFT_STAT_RDMSR);
 	if (!error)
 		kvmft_set_edx_eax(vcpu, m.value);
-	r = kvm_complete_insn_gp(vcpu, error);
+	r = kvmft_verify_exit(vm, vcpu, kvm_complete_insn_gp(vcpu, error));
 out:
 	if (vm)
 		kvmft_vm_put(vm);
@@ -527,13 +539,16 @@ static void notrace kvmft_run_hook(unsigned long ip, unsigned long parent_ip,
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	kvmft_run_fn fn = NULL;
 	struct kvmft_vm *vm;
 
 	rcu_read_lock();
 	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
-	if (vm && kvmft_run_enter(vm, vcpu)) {
+	if (vm)
+		fn = kvmft_run_enter(vm, vcpu);
+	if (fn) {
 		kvmft_redirect_get();
-		regs->ip = (unsigned long)kvmft_run_wait;
+		regs->ip = (unsigned long)fn;
 	}
 	rcu_read_unlock();
 }

@@ -8,6 +8,7 @@
  *   svm.c     AMD SVM: RDTSC/RDTSCP interception and its exit handler
  *   log.c     per-VM record log: append, take, waiters
  *   chardev.c /dev/kvmft and log stream fds
+ *   verify.c  guest memory hashes at a log position (VERIFY)
  */
 #ifndef KVMFT_H
 #define KVMFT_H
@@ -53,6 +54,7 @@ struct kvmft_vcpu_state {
 	int (*orig_cui)(struct kvm_vcpu *vcpu);
 	bool need_wait;		/* returned -EINTR; wait before next entry */
 	bool tsc_replayed;	/* the guest read tsc_max from the log */
+	bool verify_pending;	/* hash memory before the guest runs on */
 	u64 tsc_max;		/* highest TSC value replayed */
 };
 
@@ -92,6 +94,16 @@ struct kvmft_vm {
 	atomic64_t stats[__KVMFT_STAT_LAST];
 	struct kvmft_log log;
 	struct kvmft_vcpu_state *vcpus;	/* KVM_MAX_VCPUS entries */
+	struct {
+		struct mutex mutex;	/* one VERIFY at a time */
+		spinlock_t lock;	/* the fields below */
+		wait_queue_head_t wq;	/* VERIFY waits for the hash */
+		u64 at;			/* position asked for, 0: none */
+		u64 seq;		/* position hashed at */
+		u64 hash;
+		int err;
+		bool done;
+	} verify;
 	u8 *pio_buf;			/* the recorded vCPU's PIO IN data */
 };
 
@@ -220,6 +232,12 @@ struct kvm_cpuid_entry2 *kvm_find_cpuid_entry_index(struct kvm_vcpu *vcpu,
 						    u32 function, u32 index);
 int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
 			unsigned int bytes, struct x86_exception *exception);
+
+/* verify.c */
+int kvmft_verify_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, int ret);
+int kvmft_run_verify(struct kvm_vcpu *vcpu);
+int kvmft_verify(struct kvmft_vm *vm, u64 at, u64 *hash, u64 *seq,
+		 struct netlink_ext_ack *extack);
 
 /* chardev.c */
 int kvmft_chardev_init(void);

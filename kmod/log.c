@@ -314,7 +314,9 @@ bool kvmft_log_ready(struct kvmft_vm *vm)
 	return ready;
 }
 
+/* Role changes, detach, divergence: whoever waits on the VM's log. */
 void kvmft_log_wake(struct kvmft_vm *vm)
 {
 	wake_up_interruptible_all(&vm->log.wq);
+	wake_up_all(&vm->verify.wq);
 }

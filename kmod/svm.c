@@ -237,7 +237,6 @@ static int kvmft_svm_tsc_exit(struct kvm_vcpu *vcpu, u64 exit_code)
 			aux = 0;
 	} else {
 		ret = kvmft_tsc_exit(vm, vcpu, rdtscp, &tsc, &aux);
-		kvmft_vm_put(vm);
 	}
 	if (!ret) {
 		vcpu->arch.regs[VCPU_REGS_RAX] = lower_32_bits(tsc);
@@ -245,7 +244,11 @@ static int kvmft_svm_tsc_exit(struct kvm_vcpu *vcpu, u64 exit_code)
 		if (rdtscp)
 			vcpu->arch.regs[VCPU_REGS_RCX] = lower_32_bits(aux);
 		ret = kvm_skip_emulated_instruction(vcpu);
+		if (vm)
+			ret = kvmft_verify_exit(vm, vcpu, ret);
 	}
+	if (vm)
+		kvmft_vm_put(vm);
 	return ret;
 }
 

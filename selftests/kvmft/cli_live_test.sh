@@ -14,10 +14,10 @@
 . "$(dirname "$0")/tap.sh"
 iters=5000
 port=0x71
-tap_plan 6
+tap_plan 7
 
 if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1; then
-	for t in live-same record-exit replay-exit stays-backup promoted bad-stream; do
+	for t in live-same verify record-exit replay-exit stays-backup promoted bad-stream; do
 		skip "$t" "needs root, /dev/kvm and kvmft loaded"
 	done
 	exit 0
@@ -46,13 +46,27 @@ if ! wait_role "$idb" backup; then
 	sed "s/^/# rec: /" "$work/rec.err"; sed "s/^/# rep: /" "$work/rep.out"
 	give_up "VM B never became backup"
 fi
+# Both sides hash their memory when their log reaches record 3001.
+"$FTCTL" verify --vm "$ida" --at 3001 >"$work/va.out" 2>&1 &
+va=$!
+"$FTCTL" verify --vm "$idb" --at 3001 >"$work/vb.out" 2>&1 &
+vb=$!
 go_vm b
 go_vm a
 suma=$(wait_vm a)
 sumb=$(wait_vm b)
 wait $pipe
+wait $va
+wait $vb
 check "live-same: B, following A through a pipe, computes A's checksum ($suma = $sumb)" \
 	test -n "$suma" -a "$suma" = "$sumb"
+hash_of() { sed -n 's/.*memory at record 3001: \([0-9a-f]*\)$/\1/p' "$1"; }
+ha=$(hash_of "$work/va.out")
+hb=$(hash_of "$work/vb.out")
+[ -n "$ha" ] || sed 's/^/# A: /' "$work/va.out"
+[ -n "$hb" ] || sed 's/^/# B: /' "$work/vb.out"
+check "verify: ftctl verify at record 3001 gives the same memory hash on A and B ($ha = $hb)" \
+	test -n "$ha" -a "$ha" = "$hb"
 check "record-exit: ftctl record --out - exited 0 ($(cat "$work/rec.err" 2>/dev/null | tail -n1))" \
 	test "$(cat "$work/rec.rc" 2>/dev/null)" = 0
 check "replay-exit: ftctl replay --in - exited 0" \

@@ -72,6 +72,19 @@
  *           backup diverged: its state is not the primary's), EALREADY
  *           (already promoted), EPERM.
  *
+ * KVMFT_CMD_VERIFY (admin)
+ *   KVMFT_A_VM_ID: u32, required. KVMFT_A_LOG_SEQ: u64, required: a log
+ *   position this side (primary or backup) has not reached yet.
+ *   Waits (killably) until the record at or past that position has taken
+ *   effect, then hashes all guest memory before the guest runs on, and
+ *   replies with KVMFT_A_LOG_SEQ (the position hashed at, normally the one
+ *   asked for) and KVMFT_A_MEM_HASH (xxh64 over every user memslot in
+ *   guest-physical order, each preceded by its base gfn and page count).
+ *   A primary and its backup asked for the same position must give the
+ *   same hash; a difference is a divergence.
+ *   errors: ENOENT, EINVAL (no role), ERANGE (position already passed),
+ *           ECANCELED (the VM left its role first), EINTR (killed).
+ *
  * KVMFT_CMD_GET_INFO (no attributes)
  *   reply: KVMFT_A_LIVE_OBJECTS: u64, KVMFT_A_VERSION: u32 (module
  *          protocol version, KVMFT_GENL_VERSION), KVMFT_A_SEQ: u64 (the
@@ -155,6 +168,7 @@ enum kvmft_cmd {
 	KVMFT_CMD_GET_INFO,
 	KVMFT_CMD_VM_EVENT,
 	KVMFT_CMD_PROMOTE,
+	KVMFT_CMD_VERIFY,
 	__KVMFT_CMD_MAX
 };
 
@@ -180,6 +194,7 @@ enum kvmft_attr {
 	KVMFT_A_LOG_REPLAYED,	/* u64 */
 	KVMFT_A_DIVERGED_SEQ,	/* u64 */
 	KVMFT_A_VM_FLAGS,	/* u32, KVMFT_VM_F_* */
+	KVMFT_A_MEM_HASH,	/* u64 */
 	__KVMFT_A_LAST
 };
 

@@ -371,6 +371,44 @@ void kvmft_detach(struct kvmft_nl *nl, uint32_t id)
 	TEST_ASSERT(!r, "DETACH of VM %u: %s", id, nl->errmsg);
 }
 
+struct verify_reply {
+	uint64_t seq, hash;
+	bool got;
+};
+
+static int parse_verify(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[KVMFT_A_MAX + 1];
+	struct verify_reply *v = arg;
+
+	if (genlmsg_parse(nlh, 0, tb, KVMFT_A_MAX, NULL) < 0 ||
+	    !tb[KVMFT_A_LOG_SEQ] || !tb[KVMFT_A_MEM_HASH])
+		return -EPROTO;
+	v->seq = nla_get_u64(tb[KVMFT_A_LOG_SEQ]);
+	v->hash = nla_get_u64(tb[KVMFT_A_MEM_HASH]);
+	v->got = true;
+	return 0;
+}
+
+int __kvmft_verify(struct kvmft_nl *nl, uint32_t id, uint64_t at,
+		   uint64_t *hash, uint64_t *seq)
+{
+	struct nl_msg *msg = kvmft_nl_msg(nl, KVMFT_CMD_VERIFY, 0);
+	struct verify_reply v = { 0 };
+	int r;
+
+	TEST_ASSERT(!nla_put_u32(msg, KVMFT_A_VM_ID, id) &&
+		    !nla_put_u64(msg, KVMFT_A_LOG_SEQ, at), "put");
+	r = kvmft_nl_transact(nl, msg, parse_verify, &v);
+	if (r)
+		return r;
+	if (!v.got)
+		return -EPROTO;
+	*hash = v.hash;
+	*seq = v.seq;
+	return 0;
+}
+
 int __kvmft_promote(struct kvmft_nl *nl, uint32_t id)
 {
 	struct nl_msg *msg = kvmft_nl_msg(nl, KVMFT_CMD_PROMOTE, 0);

@@ -86,6 +86,12 @@ int __kvmft_attach(struct kvmft_nl *nl, int vm_fd, uint32_t pid,
 uint32_t kvmft_attach(struct kvmft_nl *nl, int vm_fd, uint32_t pid);
 int __kvmft_detach(struct kvmft_nl *nl, uint32_t id);
 void kvmft_detach(struct kvmft_nl *nl, uint32_t id);
+/*
+ * Wait until VM @id's log reaches position @at, then hash its memory:
+ * the hash and the position hashed at. Blocks; -errno on error.
+ */
+int __kvmft_verify(struct kvmft_nl *nl, uint32_t id, uint64_t at,
+		   uint64_t *hash, uint64_t *seq);
 /* A backup replays what it holds, then runs live. */
 int __kvmft_promote(struct kvmft_nl *nl, uint32_t id);
 void kvmft_promote(struct kvmft_nl *nl, uint32_t id);

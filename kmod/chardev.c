@@ -322,7 +322,7 @@ static int kvmft_log_contract(struct kvmft_vm *vm, struct kvmft_log_open *arg)
 		return -EOPNOTSUPP;
 	}
 	kvm_for_each_vcpu(i, vcpu, kvm) {
-		why = kvmft_svm_check_vcpu(vm, vcpu);
+		why = kvmft_vendor_check_vcpu(vm, vcpu);
 		if (!why)
 			why = kvmft_cpuid_refusal(vcpu, arg->reason,
 						  sizeof(arg->reason));

@@ -161,7 +161,7 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *fd_attr = info->attrs[KVMFT_A_VM_FD];
-	u32 vmcb_off = kvmft_svm_default_vmcb_off();
+	u32 vmcb_off = kvmft_vendor_layout_off();
 	struct kvmft_vm *vm;
 	struct fd f;
 	int err;

@@ -103,7 +103,7 @@ bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 
 	if (!want && kvmft_cui_ours(vcpu))
 		return false;
-	return kvmft_svm_intercepts_match(vm, vcpu, want);
+	return kvmft_vendor_intercepts_match(vm, vcpu, want);
 }
 
 /*
@@ -119,7 +119,7 @@ static void kvmft_tsc_rebase(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	vs->tsc_replayed = false;
 	if ((s64)(vs->tsc_max - now) < 0)
 		return;
-	kvmft_svm_set_tsc_offset(vm, vcpu, vcpu->arch.l1_tsc_offset +
+	kvmft_vendor_set_tsc_offset(vm, vcpu, vcpu->arch.l1_tsc_offset +
 				 (vs->tsc_max - now) + 1);
 }
 
@@ -134,7 +134,7 @@ void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	if (vs && vs->tsc_replayed &&
 	    (!want || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP))
 		kvmft_tsc_rebase(vm, vcpu, vs);
-	kvmft_svm_sync_intercepts(vm, vcpu, want);
+	kvmft_vendor_sync_intercepts(vm, vcpu, want);
 }
 
 /* A promoted backup has taken every record it held: it runs live. */
@@ -422,7 +422,7 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 			return -EINTR;
 		}
 		/* The state before the read, as the backup will see it. */
-		kvmft_svm_state(vm, vcpu, &st);
+		kvmft_vendor_state(vm, vcpu, &st);
 		ret = kvm_emulate_rdmsr(vcpu);
 		if (!ret && vcpu->run->exit_reason == KVM_EXIT_X86_RDMSR) {
 			/* The VMM answers: record at its completion. */

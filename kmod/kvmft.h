@@ -5,7 +5,9 @@
  *   genl.c    generic netlink family and events
  *   vm.c      attached VMs: table, lifetime, attach/detach, roles
  *   hooks.c   ftrace hooks on KVM (KVM_RUN entry, VM fd release, halt)
+ *   vendor.c  the table of vendor operations, and arming the vendor
  *   svm.c     AMD SVM: RDTSC/RDTSCP interception and its exit handler
+ *   vmx.c     Intel VMX: not implemented yet; refuses, by name
  *   log.c     per-VM record log: append, take, waiters
  *   chardev.c /dev/kvmft and log stream fds
  *   verify.c  guest memory hashes at a log position (VERIFY)
@@ -188,20 +190,89 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_rdpmc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 
-/* svm.c */
-void kvmft_svm_exit(void);
-void kvmft_svm_release(void);
-bool kvmft_svm_ready(void);
-u32 kvmft_svm_default_vmcb_off(void);
-const char *kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
-bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+/*
+ * vendor.c: what differs between kvm_amd (svm.c) and kvm_intel (vmx.c).
+ * Every operation runs on the vCPU's thread or under its mutex, but for
+ * arm/disarm (kvmft_lock, unload) and layout_off.
+ */
+struct kvmft_vendor {
+	const char *module;		/* the module that owns /dev/kvm */
+	int (*arm)(struct netlink_ext_ack *extack);	/* hook exits */
+	void (*disarm)(void);
+	u32 (*layout_off)(void);	/* offset checked against BTF */
+	/* Why @vcpu cannot be recorded or replayed, or NULL. */
+	const char *(*check_vcpu)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+	/* Are the intercepts of @vcpu those of a VM that wants exits? */
+	bool (*intercepts_match)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+				 bool want);
+	void (*sync_intercepts)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				bool want);
-void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			      u64 offset);
-void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-		     struct kvmft_rec_state *st);
-void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			       bool want);
+	void (*set_tsc_offset)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			       u64 offset);
+	/* The registers divergence detection hashes (struct kvmft_rec_state). */
+	void (*state)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+		      struct kvmft_rec_state *st);
+};
+
+extern const struct kvmft_vendor kvmft_svm_vendor, kvmft_vmx_vendor;
+extern const struct kvmft_vendor *kvmft_vendor;
+
+void kvmft_vendor_exit(void);
+void kvmft_vendor_release(void);
+u32 kvmft_vendor_layout_off(void);
+
+static inline const struct kvmft_vendor *kvmft_vendor_get(void)
+{
+	return READ_ONCE(kvmft_vendor);
+}
+
+static inline const char *kvmft_vendor_check_vcpu(struct kvmft_vm *vm,
+						  struct kvm_vcpu *vcpu)
+{
+	const struct kvmft_vendor *v = kvmft_vendor_get();
+
+	return v ? v->check_vcpu(vm, vcpu) : "no KVM vendor module is armed";
+}
+
+static inline bool kvmft_vendor_intercepts_match(struct kvmft_vm *vm,
+						 struct kvm_vcpu *vcpu,
+						 bool want)
+{
+	const struct kvmft_vendor *v = kvmft_vendor_get();
+
+	return !v || v->intercepts_match(vm, vcpu, want);
+}
+
+static inline void kvmft_vendor_sync_intercepts(struct kvmft_vm *vm,
+						struct kvm_vcpu *vcpu,
+						bool want)
+{
+	const struct kvmft_vendor *v = kvmft_vendor_get();
+
+	if (v)
+		v->sync_intercepts(vm, vcpu, want);
+}
+
+static inline void kvmft_vendor_set_tsc_offset(struct kvmft_vm *vm,
+					       struct kvm_vcpu *vcpu,
+					       u64 offset)
+{
+	const struct kvmft_vendor *v = kvmft_vendor_get();
+
+	if (v)
+		v->set_tsc_offset(vm, vcpu, offset);
+}
+
+static inline void kvmft_vendor_state(struct kvmft_vm *vm,
+				      struct kvm_vcpu *vcpu,
+				      struct kvmft_rec_state *st)
+{
+	const struct kvmft_vendor *v = kvmft_vendor_get();
+
+	memset(st, 0, sizeof(*st));
+	if (v)
+		v->state(vm, vcpu, st);
+}
 
 /* log.c */
 int kvmft_log_init(struct kvmft_log *log);

@@ -155,7 +155,7 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 	}
 	if (state) {
 		if (!st) {
-			kvmft_svm_state(vm, vcpu, &now);
+			kvmft_vendor_state(vm, vcpu, &now);
 			st = &now;
 		}
 		kvmft_log_put(log, &sh, st, sizeof(*st), NULL, 0);
@@ -187,7 +187,7 @@ static int kvmft_log_take_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				    ((struct kvmft_rec *)(buf + KVMFT_REC_STATE_LEN))->len)
 		return log->promoted ? -ENODATA : -EAGAIN;
 	memcpy(&want, h + 1, sizeof(want));
-	kvmft_svm_state(vm, vcpu, &now);
+	kvmft_vendor_state(vm, vcpu, &now);
 	if (now.hash != want.hash) {
 		*seq = h->seq;
 		return -EILSEQ;

@@ -95,9 +95,9 @@ static void __exit kvmft_exit(void)
 	kvmft_chardev_exit();
 	kvmft_vm_detach_all();
 	kvmft_hooks_exit();
-	kvmft_svm_exit();
+	kvmft_vendor_exit();
 	kvmft_hooks_drain();
-	kvmft_svm_release();
+	kvmft_vendor_release();
 	/* Free what RCU callbacks still hold before the code goes away. */
 	destroy_workqueue(kvmft_wq);
 	rcu_barrier();

@@ -33,22 +33,14 @@ static struct kvmft_hook kvmft_svm_hook = {
 	.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
 };
 
-static struct file *kvmft_svm_dev;
-static bool kvmft_svm_armed;
-
 /* Room for struct x86_exception (24 bytes on 6.1), which we never read. */
 union kvmft_x86_exception {
 	u64 space[8];
 };
 
-u32 kvmft_svm_default_vmcb_off(void)
+static u32 kvmft_svm_default_vmcb_off(void)
 {
 	return ALIGN(sizeof(struct kvm_vcpu), sizeof(void *));
-}
-
-bool kvmft_svm_ready(void)
-{
-	return READ_ONCE(kvmft_svm_armed);
 }
 
 static struct vmcb *kvmft_vmcb(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
@@ -103,7 +95,7 @@ static bool kvmft_svm_vcpu_eligible(struct kvm_vcpu *vcpu)
 }
 
 /* Why @vcpu cannot be recorded or replayed, or NULL if it can. */
-const char *kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+static const char *kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	if (vcpu->arch.guest_state_protected)
 		return "SEV-ES guest: its registers are encrypted";
@@ -126,7 +118,7 @@ static struct vmcb *kvmft_svm_target(struct kvmft_vm *vm,
 {
 	struct vmcb *vmcb;
 
-	if (!kvmft_svm_ready() || (vcpu->arch.hflags & HF_GUEST_MASK))
+	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		return NULL;
 	vmcb = kvmft_vmcb(vm, vcpu);
 	if (vmcb && *want && !kvmft_svm_vcpu_eligible(vcpu))
@@ -134,8 +126,8 @@ static struct vmcb *kvmft_svm_target(struct kvmft_vm *vm,
 	return vmcb;
 }
 
-bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-				bool want)
+static bool kvmft_svm_intercepts_match(struct kvmft_vm *vm,
+				       struct kvm_vcpu *vcpu, bool want)
 {
 	struct vmcb *vmcb = kvmft_svm_target(vm, vcpu, &want);
 
@@ -143,8 +135,8 @@ bool kvmft_svm_intercepts_match(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 }
 
 /* On the vCPU's thread or under its mutex. */
-void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			       bool want)
+static void kvmft_svm_sync_intercepts(struct kvmft_vm *vm,
+				      struct kvm_vcpu *vcpu, bool want)
 {
 	struct vmcb *vmcb = kvmft_svm_target(vm, vcpu, &want);
 
@@ -161,8 +153,8 @@ void kvmft_svm_sync_intercepts(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
  * offset lives in the intercept area of the VMCB). Not for a nested guest.
  * On the vCPU's thread or under its mutex.
  */
-void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			      u64 offset)
+static void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm,
+				     struct kvm_vcpu *vcpu, u64 offset)
 {
 	struct vmcb *vmcb = kvmft_vmcb(vm, vcpu);
 
@@ -178,8 +170,8 @@ void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
  * The vCPU's architectural state for divergence detection, as the guest
  * sees it: general registers from KVM, the rest from the VMCB's save area.
  */
-void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-		     struct kvmft_rec_state *st)
+static void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			    struct kvmft_rec_state *st)
 {
 	struct vmcb *vmcb = kvmft_vmcb(vm, vcpu);
 	u64 v[VCPU_REGS_RIP + 1 + 7];
@@ -385,61 +377,36 @@ static bool kvmft_svm_on_exit_path(unsigned long invoke)
 	return false;
 }
 
-/*
- * Arm the SVM hook. /dev/kvm's fops are owned by the vendor module, so an
- * open /dev/kvm both tells which vendor this host runs and keeps kvm_amd
- * loaded (the hooked text cannot go away) until we unload.
- */
-int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack)
+/* Hook kvm_amd's exit handler, once checked to be on its exit path. */
+static int kvmft_svm_arm(struct netlink_ext_ack *extack)
 {
-	struct file *dev;
-	int err;
-
-	lockdep_assert_held(&kvmft_lock);
-	if (kvmft_svm_armed)
-		return 0;
-	dev = filp_open("/dev/kvm", O_RDONLY, 0);
-	if (IS_ERR(dev)) {
-		NL_SET_ERR_MSG(extack, "cannot open /dev/kvm to find the KVM vendor module");
-		return PTR_ERR(dev);
-	}
-	if (!dev->f_op->owner || strcmp(dev->f_op->owner->name, "kvm_amd")) {
-		NL_SET_ERR_MSG(extack,
-			       "recording and replay need kvm_amd (AMD SVM); Intel VMX is not supported yet");
-		fput(dev);
-		return -EOPNOTSUPP;
-	}
 	kvmft_svm_hook.func = kvmft_svm_exit_hook;
 	if (!kvmft_svm_on_exit_path(kvmft_lookup_symbol(kvmft_svm_hook.name))) {
 		pr_err("kvmft: kvm_amd's svm_handle_exit() does not call %s(): RDTSC exits would reach KVM unhandled\n",
 		       kvmft_svm_hook.name);
 		NL_SET_ERR_MSG(extack, "kvm_amd's exit path is not the one kvmft hooks");
-		fput(dev);
 		return -EOPNOTSUPP;
 	}
-	err = kvmft_hook_register(&kvmft_svm_hook);
-	if (err) {
+	if (kvmft_hook_register(&kvmft_svm_hook)) {
 		NL_SET_ERR_MSG(extack, "cannot hook kvm_amd's exit handler");
-		fput(dev);
 		return -EOPNOTSUPP;
 	}
-	kvmft_svm_dev = dev;
-	WRITE_ONCE(kvmft_svm_armed, true);
 	return 0;
 }
 
-/* Unload: stop redirecting; kvmft_hooks_drain() must follow. */
-void kvmft_svm_exit(void)
+static void kvmft_svm_disarm(void)
 {
-	if (kvmft_svm_armed)
-		kvmft_hook_unregister(&kvmft_svm_hook);
+	kvmft_hook_unregister(&kvmft_svm_hook);
 }
 
-/* Unload, once drained: kvm_amd may go. */
-void kvmft_svm_release(void)
-{
-	if (!kvmft_svm_armed)
-		return;
-	fput(kvmft_svm_dev);
-	kvmft_svm_armed = false;
-}
+const struct kvmft_vendor kvmft_svm_vendor = {
+	.module = "kvm_amd",
+	.arm = kvmft_svm_arm,
+	.disarm = kvmft_svm_disarm,
+	.layout_off = kvmft_svm_default_vmcb_off,
+	.check_vcpu = kvmft_svm_check_vcpu,
+	.intercepts_match = kvmft_svm_intercepts_match,
+	.sync_intercepts = kvmft_svm_sync_intercepts,
+	.set_tsc_offset = kvmft_svm_set_tsc_offset,
+	.state = kvmft_svm_state,
+};

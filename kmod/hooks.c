@@ -325,6 +325,7 @@ static kvmft_run_fn kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 
 	kvmft_stat_inc(vm, KVMFT_STAT_RUNS);
 	kvmft_vcpu_sync(vm, vcpu);
+	kvmft_landmark_settle(vm, vcpu);
 	if (!vs || !kvmft_vm_wants_exits(vm) || !kvmft_vcpu_eligible(vm, vcpu))
 		return NULL;
 	if (vs->verify_pending)
@@ -360,6 +361,7 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 				       NULL);
 		if (err == -ENOSPC && vs) {
 			vs->need_wait = true;
+			kvmft_landmark_refused(vm, vcpu);
 			return -EINTR;
 		}
 		break;
@@ -369,6 +371,7 @@ int kvmft_tsc_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, bool rdtscp,
 					NULL, 0);
 		if (err == -EAGAIN && vs) {
 			vs->need_wait = true;
+			kvmft_landmark_refused(vm, vcpu);
 			return -EINTR;
 		}
 		if (!vs)
@@ -419,6 +422,7 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 		if (vs && !kvmft_log_has_room(vm, sizeof(m)) &&
 		    vm->log.has_reader) {
 			vs->need_wait = true;
+			kvmft_landmark_refused(vm, vcpu);
 			return -EINTR;
 		}
 		/* The state before the read, as the backup will see it. */
@@ -450,6 +454,7 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 					sizeof(m) - sizeof(m.index));
 		if (err == -EAGAIN && vs) {
 			vs->need_wait = true;
+			kvmft_landmark_refused(vm, vcpu);
 			return -EINTR;
 		}
 		if (err)	/* promoted and nothing left: live */

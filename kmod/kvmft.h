@@ -11,6 +11,7 @@
  *   log.c     per-VM record log: append, take, waiters
  *   chardev.c /dev/kvmft and log stream fds
  *   verify.c  guest memory hashes at a log position (VERIFY)
+ *   landmark.c counting deterministic exits, the landmarks of replay
  */
 #ifndef KVMFT_H
 #define KVMFT_H
@@ -57,6 +58,15 @@ struct kvmft_vcpu_state {
 	bool need_wait;		/* returned -EINTR; wait before next entry */
 	bool tsc_replayed;	/* the guest read tsc_max from the log */
 	bool verify_pending;	/* hash memory before the guest runs on */
+	/*
+	 * Landmarks (docs/replay-engine.md): exits caused by the guest's
+	 * instruction stream, counted alike on primary and backup. An NPF
+	 * counts only if KVM emulated the instruction, known after its
+	 * handler: it is settled at the next exit or KVM_RUN.
+	 */
+	u64 det_exits;
+	bool npf_open;		/* the last exit was an NPF, not settled */
+	bool emulated;		/* KVM emulated an instruction since */
 	u64 tsc_max;		/* highest TSC value replayed */
 };
 
@@ -303,6 +313,15 @@ struct kvm_cpuid_entry2 *kvm_find_cpuid_entry_index(struct kvm_vcpu *vcpu,
 						    u32 function, u32 index);
 int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
 			unsigned int bytes, struct x86_exception *exception);
+
+/* landmark.c */
+bool kvmft_exit_deterministic(u32 exit_code);
+void kvmft_landmark_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			 u32 exit_code);
+void kvmft_landmark_settle(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+void kvmft_landmark_refused(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+int kvmft_landmark_init(void);
+void kvmft_landmark_exit_hooks(void);
 
 /* verify.c */
 int kvmft_verify_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, int ret);

@@ -70,6 +70,9 @@ static int __init kvmft_init(void)
 	err = kvmft_hooks_init();
 	if (err)
 		goto err_hooks;
+	err = kvmft_landmark_init();
+	if (err)
+		goto err_landmark;
 	err = kvmft_chardev_init();
 	if (err)
 		goto err_chardev;
@@ -81,6 +84,8 @@ static int __init kvmft_init(void)
 err_genl:
 	kvmft_chardev_exit();
 err_chardev:
+	kvmft_landmark_exit_hooks();
+err_landmark:
 	kvmft_hooks_exit();
 err_hooks:
 	debugfs_remove_recursive(kvmft_debugfs);
@@ -94,6 +99,7 @@ static void __exit kvmft_exit(void)
 	kvmft_genl_exit();
 	kvmft_chardev_exit();
 	kvmft_vm_detach_all();
+	kvmft_landmark_exit_hooks();
 	kvmft_hooks_exit();
 	kvmft_vendor_exit();
 	kvmft_hooks_drain();

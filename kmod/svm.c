@@ -319,6 +319,7 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 	if (vm) {
 		/* Every exit of an attached VM is a chance to apply its role. */
 		kvmft_vcpu_sync(vm, vcpu);
+		kvmft_landmark_exit(vm, vcpu, exit_code);
 		ours = kvmft_svm_exit_ours(vm, vcpu, exit_code);
 	}
 	/*

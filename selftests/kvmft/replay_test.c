@@ -531,6 +531,18 @@ struct hg_run {
 	struct kvmft_vm_info vm;
 };
 
+/* The harden guest's INs read a number that differs from VM to VM. */
+static void hg_pio_in(struct kvm_vcpu *vcpu, uint16_t port, uint8_t size,
+		      uint32_t count, void *data, void *opaque)
+{
+	static uint8_t next;
+
+	(void)vcpu;
+	(void)port;
+	(void)opaque;
+	memset(data, next++, (size_t)size * count);
+}
+
 static void hg_run(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 		   uint64_t test, uint64_t a1, struct rec_buf *rb, bool backup,
 		   struct hg_run *out)
@@ -543,6 +555,7 @@ static void hg_run(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 
 	vm = vm_create_with_one_vcpu(&vcpu, GUEST_IMAGE(harden));
 	vcpu_set_args(vcpu, test, a1, 0);
+	vcpu_set_pio_in(vcpu, hg_pio_in, NULL);
 	id = kvmft_attach(nl, vm->fd, getpid());
 	fd = kvmft_log_open(id, backup ? KVMFT_LOG_WRITE : KVMFT_LOG_READ,
 			    &rb->session);
@@ -629,6 +642,37 @@ TEST(msr_gp_rdpmc)
 		}
 		rec_buf_free(&rb);
 	}
+	kvmft_nl_close(&nl);
+}
+
+/*
+ * Landmarks count deterministic exits (docs/replay-engine.md, step 1):
+ * exactly the guest's CPUIDs, INs, RDMSRs and its final ucall, whatever
+ * else the host did meanwhile (page faults on RAM, host interrupts), and
+ * the same on the backup replaying it.
+ */
+TEST(det_exits)
+{
+	const uint64_t n = 300;
+	struct rec_buf rb = { 0 };
+	struct hg_run a, b;
+	struct kvmft_nl nl;
+
+	REQUIRE_KVMFT_ADMIN();
+	kvmft_nl_open(&nl);
+	hg_run(_metadata, &nl, HG_DET_MIX, n, &rb, false, &a);
+	ASSERT_EQ(UCALL_DONE, a.cmd) TH_LOG("A: %s", ucall_str(&a.uc));
+	EXPECT_EQ(3 * n + 1, a.vm.stats[KVMFT_STAT_DET_EXITS])
+		TH_LOG("primary counted %llu deterministic exits",
+		       (unsigned long long)a.vm.stats[KVMFT_STAT_DET_EXITS]);
+	hg_run(_metadata, &nl, HG_DET_MIX, n, &rb, true, &b);
+	ASSERT_EQ(UCALL_DONE, b.cmd) TH_LOG("B: %s", ucall_str(&b.uc));
+	EXPECT_EQ(a.vm.stats[KVMFT_STAT_DET_EXITS],
+		  b.vm.stats[KVMFT_STAT_DET_EXITS])
+		TH_LOG("backup counted %llu",
+		       (unsigned long long)b.vm.stats[KVMFT_STAT_DET_EXITS]);
+	EXPECT_EQ(0U, b.vm.diverged);
+	rec_buf_free(&rb);
 	kvmft_nl_close(&nl);
 }
 

@@ -237,6 +237,7 @@ enum kvmft_stat {
 	KVMFT_STAT_RDMSR,	/* MSR reads recorded or replayed */
 	KVMFT_STAT_REFUSED,	/* instructions refused with #GP (RDPMC) */
 	KVMFT_STAT_STATES,	/* vCPU state hashes recorded or checked */
+	KVMFT_STAT_DET_EXITS,	/* deterministic exits while it had a role */
 	__KVMFT_STAT_LAST
 };
 

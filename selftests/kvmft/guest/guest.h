@@ -92,6 +92,14 @@ static inline uint64_t rdtscp(uint32_t *aux)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static inline uint32_t cpuid_eax(uint32_t leaf)
+{
+	uint32_t a = leaf, b, c = 0, d;
+
+	asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d) : : "memory");
+	return a;
+}
+
 static inline uint64_t rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;

@@ -46,6 +46,18 @@ static void msr_reads(uint64_t n)
 	GUEST_DONE(c, t);
 }
 
+static void det_mix(uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		cpuid_eax((uint32_t)i & 1);
+		inb(HG_PORT);
+		rdmsr(HG_MSR_APIC_BASE);
+	}
+	GUEST_DONE(n);
+}
+
 void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 {
 	(void)a2;
@@ -67,6 +79,9 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		break;
 	case HG_RDPMC:
 		GUEST_DONE(rdpmc(0));
+		break;
+	case HG_DET_MIX:
+		det_mix(a1);
 		break;
 	default:
 		GUEST_ASSERT(0);

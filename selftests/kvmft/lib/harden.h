@@ -11,7 +11,12 @@ enum harden_case {
 				 * folded: GUEST_DONE(checksum, last TSC) */
 	HG_RDMSR,		/* RDMSR a1 once: GUEST_DONE(value) or #GP */
 	HG_RDPMC,		/* RDPMC 0: GUEST_DONE(value) or #GP */
+	HG_DET_MIX,		/* a1 rounds of CPUID, IN from HG_PORT and
+				 * RDMSR: 3 deterministic exits each, then
+				 * GUEST_DONE(a1): one more */
 };
+
+#define HG_PORT			0x5a8
 
 #define HG_MSR_TSC		0x10
 #define HG_MSR_APIC_BASE	0x1b

@@ -15,7 +15,7 @@ export KVER KDIR TOP
 PACKAGE_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 
 .PHONY: all module ctl bpf selftests deps check demo install dkms-install \
-	dkms-check unit clean bench help
+	dkms-check unit clean bench help deps-debug debug-kernel check-debug
 
 all: module bpf ctl selftests
 
@@ -23,6 +23,7 @@ help:
 	@echo "make            build kvmft.ko, ftd, ftctl, BPF objects, selftests"
 	@echo "make deps       install the Debian packages build, lab and tests need"
 	@echo "make check      run every test (unit, DKMS, lab); ends 'N passed, N failed, N skipped'"
+	@echo "make check-debug  make check's tests under a KASAN/lockdep/kmemleak kernel built here"
 	@echo "make demo       boot the lab and run the record/replay demonstration"
 	@echo "make bench      measure in the lab what kvmft costs a VM (ratios to no kvmft)"
 	@echo "make install    install ftd, ftctl, the ftd systemd unit and man pages"
@@ -53,6 +54,17 @@ dkms-install dkms-check: module
 
 check: deps
 	$(TOP)/scripts/check.sh
+
+# Not part of `make check` or CI: builds a debug kernel (tens of minutes
+# once, cached in build/debug-kernel/) and runs check.sh's pipeline on it.
+deps-debug:
+	$(TOP)/scripts/deps-debug.sh
+
+debug-kernel: deps deps-debug
+	$(TOP)/scripts/debug-kernel.sh build
+
+check-debug: deps deps-debug
+	$(TOP)/scripts/check-debug.sh
 
 demo: deps
 	$(TOP)/scripts/demo.sh

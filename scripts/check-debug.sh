@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug: make check's pipeline (scripts/check.sh) for a debug
+# kernel that finds kernel bugs by itself (KASAN, lockdep, kmemleak, debug
+# objects; lab/debug-kernel.config):
+#   1. build it once from linux-source-6.1 (scripts/debug-kernel.sh; cached
+#      in build/debug-kernel/, tens of minutes the first time)
+#   2. install it as KVER=6.1.N-kvmft-debug (/boot, /lib/modules)
+#   3. scripts/check.sh with that KVER: module build with W=1 against its
+#      tree, DKMS for it, the lab's tests and the selftests in its lab, with
+#      more memory and time; any kernel report fails the lab
+# TAP goes to build/check-debug/*.tap; the last line is the summary.
+set -u -o pipefail
+top=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$top" || exit 1
+out=$top/build/check-debug
+start=$(date +%s)
+say() { echo "== check-debug: $* ($(($(date +%s) - start))s)" >&2; }
+
+# Before the lock: the build takes long and touches nothing outside build/.
+say "debug kernel (scripts/debug-kernel.sh build)"
+mkdir -p "$top/build"
+if ! scripts/debug-kernel.sh build 2>&1 | tee "$top/build/debug-kernel.log"; then
+	rm -rf "$out"
+	mkdir -p "$out"
+	{ echo "not ok 1 - debug kernel: build"; tail -n 30 "$top/build/debug-kernel.log" | sed 's/^/# /'; } |
+		tee "$out/debug-kernel.tap"
+	scripts/tap-summary.sh "$out"/*.tap
+	exit 1
+fi
+kver=$(scripts/debug-kernel.sh kver) || exit 1
+
+# shellcheck source=scripts/host-lock.sh
+. "$top/scripts/host-lock.sh"
+host_lock check-debug
+say "install $kver"
+if ! scripts/debug-kernel.sh install; then
+	rm -rf "$out"
+	mkdir -p "$out"
+	echo "not ok 1 - debug kernel: install $kver" | tee "$out/debug-kernel.tap"
+	scripts/tap-summary.sh "$out"/*.tap
+	exit 1
+fi
+
+# KASAN's shadow (1/8 of memory) and quarantine want more than the 2 GB
+# the lab gives Debian's kernel; lockdep, KASAN and kmemleak make it
+# several times slower (boot to CMD about 45 s instead of 5), hence the
+# limits: every lab's multiplied, each selftest program's 4 times its 600 s.
+export KVER=$kver
+export CHECK_OUT=$out
+export LAB_MEM=${LAB_MEM:-3072}
+export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-4}
+export KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-2400}
+say "make check's pipeline for KVER=$kver (scripts/check.sh)"
+exec scripts/check.sh

@@ -311,8 +311,13 @@ static int kvmft_log_contract(struct kvmft_vm *vm, struct kvmft_log_open *arg)
 			     kvm->created_vcpus);
 		return -EOPNOTSUPP;
 	}
-	/* irqchip_in_kernel() is private to KVM; split irqchips count too. */
-	if (READ_ONCE(kvm->arch.irqchip_mode) != KVM_IRQCHIP_NONE) {
+	/*
+	 * irqchip_in_kernel() is private to KVM; split irqchips count too,
+	 * but for the experimental LAPIC timer replay (lapic.c).
+	 */
+	if (READ_ONCE(kvm->arch.irqchip_mode) != KVM_IRQCHIP_NONE &&
+	    !(kvmft_lapic_enabled() &&
+	      READ_ONCE(kvm->arch.irqchip_mode) == KVM_IRQCHIP_SPLIT)) {
 		/* KVM answers reads of the PIC, IOAPIC, LAPIC timer itself. */
 		kvmft_refuse(arg, "in-kernel irqchip: its reads are not recorded yet");
 		return -EOPNOTSUPP;

@@ -66,6 +66,32 @@ unsigned long kvmft_lookup_symbol(const char *name)
 	return addr;
 }
 
+/* Start and size of the function holding @addr, from kallsyms. */
+bool kvmft_func_bounds(unsigned long addr, unsigned long *start,
+		       unsigned long *size)
+{
+	char sym[KSYM_SYMBOL_LEN], *p;
+	unsigned long off;
+
+	sprint_symbol(sym, addr);
+	p = strchr(sym, '+');
+	if (!p || sscanf(p, "+%lx/%lx", &off, size) != 2 || !*size)
+		return false;
+	*start = addr - off;
+	return true;
+}
+
+/*
+ * The first byte of the function holding @addr: where a call must go (a
+ * kprobe may report the address after an ENDBR instruction).
+ */
+unsigned long kvmft_symbol_start(unsigned long addr)
+{
+	unsigned long start, size;
+
+	return kvmft_func_bounds(addr, &start, &size) ? start : addr;
+}
+
 /* Is @addr in module @name? sprint_symbol() ends with " [module]". */
 static bool kvmft_addr_in_module(unsigned long addr, const char *name)
 {
@@ -153,7 +179,7 @@ static void kvmft_go_live(struct kvmft_vm *vm)
  * and a CHANGE event names the record. Never live: only detach or a new
  * backup repairs the pair.
  */
-static void kvmft_diverge(struct kvmft_vm *vm, u64 seq)
+void kvmft_diverge_at(struct kvmft_vm *vm, u64 seq)
 {
 	if (cmpxchg(&vm->log.diverged, 0, seq ?: 1))
 		return;
@@ -185,7 +211,7 @@ static int kvmft_replay_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	if (err == -EAGAIN)
 		return err;
 	if (err == -EILSEQ) {
-		kvmft_diverge(vm, seq);
+		kvmft_diverge_at(vm, seq);
 		return -EAGAIN;
 	}
 	if (err) {

@@ -12,6 +12,7 @@
  *   chardev.c /dev/kvmft and log stream fds
  *   verify.c  guest memory hashes at a log position (VERIFY)
  *   landmark.c counting deterministic exits, the landmarks of replay
+ *   lapic.c   the in-kernel LAPIC timer under the log (experimental)
  */
 #ifndef KVMFT_H
 #define KVMFT_H
@@ -67,6 +68,8 @@ struct kvmft_vcpu_state {
 	u64 det_exits;
 	bool npf_open;		/* the last exit was an NPF, not settled */
 	bool emulated;		/* KVM emulated an instruction since */
+	bool at_landmark;	/* the last exit was deterministic */
+	bool bypass;		/* kvmft calls a hooked function itself */
 	u64 tsc_max;		/* highest TSC value replayed */
 };
 
@@ -156,6 +159,7 @@ typedef int (*kvmft_fill_t)(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
 int kvmft_vm_dump(struct sk_buff *skb, struct netlink_callback *cb,
 		  kvmft_fill_t fill);
 struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm);
+struct kvmft_vm *kvmft_vm_lookup_apic_rcu(void *apic, struct kvm_vcpu **vcpu);
 struct kvmft_vm *kvmft_vm_get_rcu(struct kvm *kvm);
 struct kvmft_vm *kvmft_vm_get_by_id(u32 id);
 void kvmft_vm_put(struct kvmft_vm *vm);
@@ -188,6 +192,10 @@ int kvmft_hooks_init(void);
 void kvmft_hooks_exit(void);
 int kvmft_hooks_arm_vendor(struct netlink_ext_ack *extack);
 unsigned long kvmft_lookup_symbol(const char *name);
+unsigned long kvmft_symbol_start(unsigned long addr);
+bool kvmft_func_bounds(unsigned long addr, unsigned long *start,
+		       unsigned long *size);
+void kvmft_diverge_at(struct kvmft_vm *vm, u64 seq);
 void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_hook_register(struct kvmft_hook *h);
@@ -298,6 +306,7 @@ int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 bool kvmft_log_ready(struct kvmft_vm *vm);
 bool kvmft_log_promote_done(struct kvmft_vm *vm);
 bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes);
+int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev);
 int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack);
 void kvmft_log_wake(struct kvmft_vm *vm);
 
@@ -322,6 +331,11 @@ void kvmft_landmark_settle(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 void kvmft_landmark_refused(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_landmark_init(void);
 void kvmft_landmark_exit_hooks(void);
+
+/* lapic.c */
+bool kvmft_lapic_enabled(void);
+int kvmft_lapic_init(void);
+void kvmft_lapic_exit(void);
 
 /* verify.c */
 int kvmft_verify_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, int ret);

@@ -83,6 +83,14 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 		if (rec->len != sizeof(struct kvmft_rec_state))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_EVENT: {
+		const struct kvmft_rec_event *ev = (const void *)(rec + 1);
+
+		if (rec->len != sizeof(*ev) || ev->reserved || ev->reserved2 ||
+		    !ev->kind || ev->kind >= __KVMFT_ASYNC_LAST)
+			return -EBADMSG;
+		break;
+	}
 	case KVMFT_REC_RDMSR: {
 		const struct kvmft_rec_msr *m = (const void *)(rec + 1);
 
@@ -215,7 +223,7 @@ int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		   u16 data_len, u64 *seq)
 {
 	struct kvmft_log *log = &vm->log;
-	u8 head[sizeof(struct kvmft_rec) + sizeof(struct kvmft_rec_tsc)] __aligned(8);
+	u8 head[sizeof(struct kvmft_rec) + 32] __aligned(8);
 	struct kvmft_rec *h = (struct kvmft_rec *)head;
 	int err = 0;
 
@@ -255,6 +263,35 @@ out:
 		kvmft_stat_inc(vm, KVMFT_STAT_REPLAYED);
 		wake_up_interruptible(&log->wq);
 	}
+	return err;
+}
+
+/*
+ * Backup: the event record next in the log (past a state record in front
+ * of it), left in place. -ENOENT: the next record is not an event, or
+ * there is none.
+ */
+int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev)
+{
+	struct kvmft_log *log = &vm->log;
+	u8 buf[KVMFT_REC_STATE_LEN + sizeof(struct kvmft_rec) +
+	       sizeof(*ev)] __aligned(8);
+	struct kvmft_rec *h = (struct kvmft_rec *)buf;
+	unsigned int n;
+	int err = -ENOENT;
+
+	spin_lock(&log->lock);
+	n = kfifo_out_peek(&log->fifo, buf, sizeof(buf));
+	if (n >= sizeof(*h) && h->type == KVMFT_REC_STATE) {
+		h = (struct kvmft_rec *)(buf + KVMFT_REC_STATE_LEN);
+		n = n >= KVMFT_REC_STATE_LEN ? n - KVMFT_REC_STATE_LEN : 0;
+	}
+	if (n >= sizeof(*h) + sizeof(*ev) && h->type == KVMFT_REC_EVENT &&
+	    h->len == sizeof(*ev)) {
+		memcpy(ev, h + 1, sizeof(*ev));
+		err = 0;
+	}
+	spin_unlock(&log->lock);
 	return err;
 }
 

@@ -73,6 +73,9 @@ static int __init kvmft_init(void)
 	err = kvmft_landmark_init();
 	if (err)
 		goto err_landmark;
+	err = kvmft_lapic_init();
+	if (err)
+		goto err_lapic;
 	err = kvmft_chardev_init();
 	if (err)
 		goto err_chardev;
@@ -84,6 +87,8 @@ static int __init kvmft_init(void)
 err_genl:
 	kvmft_chardev_exit();
 err_chardev:
+	kvmft_lapic_exit();
+err_lapic:
 	kvmft_landmark_exit_hooks();
 err_landmark:
 	kvmft_hooks_exit();
@@ -99,6 +104,7 @@ static void __exit kvmft_exit(void)
 	kvmft_genl_exit();
 	kvmft_chardev_exit();
 	kvmft_vm_detach_all();
+	kvmft_lapic_exit();
 	kvmft_landmark_exit_hooks();
 	kvmft_hooks_exit();
 	kvmft_vendor_exit();

@@ -333,21 +333,6 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 	rcu_read_unlock();
 }
 
-/* Start and size of the function holding @addr, from kallsyms. */
-static bool kvmft_func_bounds(unsigned long addr, unsigned long *start,
-			      unsigned long *size)
-{
-	char sym[KSYM_SYMBOL_LEN], *p;
-	unsigned long off;
-
-	sprint_symbol(sym, addr);
-	p = strchr(sym, '+');
-	if (!p || sscanf(p, "+%lx/%lx", &off, size) != 2 || !*size)
-		return false;
-	*start = addr - off;
-	return true;
-}
-
 /*
  * Is svm_invoke_exit_handler() really on kvm_amd's exit path, i.e. does
  * svm_handle_exit() call or jump to it (Debian's build tail-calls it)? A

@@ -29,6 +29,26 @@ struct kvmft_vm *kvmft_vm_lookup_rcu(struct kvm *kvm)
 	return NULL;
 }
 
+/*
+ * The attached VM whose first vCPU has the LAPIC @apic (KVM's timer code
+ * knows only that), and that vCPU. Under rcu_read_lock().
+ */
+struct kvmft_vm *kvmft_vm_lookup_apic_rcu(void *apic, struct kvm_vcpu **vcpu)
+{
+	struct kvmft_vm *vm;
+	struct kvm_vcpu *v;
+	int bkt;
+
+	hash_for_each_rcu(kvmft_vm_hash, bkt, vm, hnode) {
+		v = kvm_get_vcpu(vm->kvm, 0);
+		if (v && v->arch.apic == apic) {
+			*vcpu = v;
+			return vm;
+		}
+	}
+	return NULL;
+}
+
 /* The attached VM of @kvm with a reference taken, or NULL. */
 struct kvmft_vm *kvmft_vm_get_rcu(struct kvm *kvm)
 {

@@ -676,6 +676,160 @@ TEST(det_exits)
 	kvmft_nl_close(&nl);
 }
 
+#define LAPIC_PARAM	"/sys/module/kvmft/parameters/experimental_lapic"
+
+struct ucall_job {
+	pthread_t thread;
+	struct kvm_vcpu *vcpu;
+	struct ucall uc;
+	uint64_t cmd;
+	volatile bool done;
+};
+
+static void *ucall_runner(void *arg)
+{
+	struct ucall_job *j = arg;
+
+	j->cmd = __vcpu_run_ucall(j->vcpu, &j->uc);
+	j->done = true;
+	return NULL;
+}
+
+/* The harden guest's LAPIC timer scenario in a split-irqchip VM. */
+static struct kvm_vm *lapic_vm(struct __test_metadata *_metadata,
+			       struct kvm_vcpu **vcpu, uint64_t n,
+			       uint64_t tmict)
+{
+	struct kvm_vm *vm = vm_create(GUEST_MEM_DEFAULT);
+	int r = __vm_split_irqchip(vm);
+
+	EXPECT_EQ(0, r) TH_LOG("KVM_CAP_SPLIT_IRQCHIP: %s", strerror(-r));
+	*vcpu = vm_vcpu_add(vm);
+	vm_load_guest(vm, GUEST_IMAGE(harden));
+	vcpu_set_args(*vcpu, HG_LAPIC_TIMER, n, tmict);
+	return vm;
+}
+
+static int write_param(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * The in-kernel LAPIC timer under the log (experimental_lapic, kind-1
+ * landmarks): A's periodic timer interrupts its counting loop; B, fed
+ * A's log, takes every interrupt at the same instruction and count
+ * (the guest folds both into its checksum), its own timer silenced. C,
+ * not attached, takes them wherever host time puts them: another sum.
+ */
+TEST(lapic_timer)
+{
+	const uint64_t n = 100000, tmict = 500000;
+	static uint64_t irq_a[2 * HG_IRQ_LOG_MAX];
+	struct ucall_job jb = { 0 };
+	struct kvmft_vm_info info;
+	struct rec_buf rb = { 0 };
+	struct kvm_vcpu *vcpu;
+	struct ucall ua, ub, uc;
+	struct kvm_vm *vm;
+	struct log_job rd;
+	struct kvmft_nl nl;
+	uint32_t id;
+	int fd, r;
+
+	REQUIRE_KVMFT_ADMIN();
+	r = write_param(LAPIC_PARAM, "1");
+	if (r)
+		SKIP(return, "%s: %s", LAPIC_PARAM, strerror(-r));
+	kvmft_nl_open(&nl);
+
+	vm = lapic_vm(_metadata, &vcpu, n, tmict);
+	id = kvmft_attach(&nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, &rb.session);
+	log_job_read(&rd, fd, &rb);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &ua));
+	kvmft_get_vm(&nl, id, &info);
+	memcpy(irq_a, addr_gpa2hva(vm, HG_IRQ_LOG_GPA, sizeof(irq_a)),
+	       sizeof(irq_a));
+	vm_free(vm);
+	ASSERT_EQ(0, log_job_join(&rd, JOIN_TIMEOUT_S));
+	close(fd);
+	ASSERT_EQ(0, rd.rc);
+	TH_LOG("A: %llu interrupts, %llu events recorded, sum 0x%016llx",
+	       (unsigned long long)ua.args[0],
+	       (unsigned long long)rb.ntype[KVMFT_REC_EVENT],
+	       (unsigned long long)ua.args[1]);
+	EXPECT_LT(0U, ua.args[0]) TH_LOG("the timer never interrupted A");
+	/* Expiries while one is pending in the IRR coalesce: events >= irqs. */
+	EXPECT_LE(ua.args[0], rb.ntype[KVMFT_REC_EVENT]);
+	EXPECT_EQ(rb.ntype[KVMFT_REC_EVENT], info.stats[KVMFT_STAT_EVENTS]);
+
+	vm = lapic_vm(_metadata, &vcpu, n, tmict);
+	id = kvmft_attach(&nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
+	/* The whole log first: a backup does not yet stop at a landmark. */
+	ASSERT_EQ(0, log_write_all(fd, &rb, LOG_WRITE_CHUNK));
+	jb.vcpu = vcpu;
+	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
+	/* A diverged backup's vCPU stops for good: do not wait on it. */
+	do {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		kvmft_get_vm(&nl, id, &info);
+	} while (!jb.done && !info.diverged);
+	if (!jb.done) {
+		TH_LOG("B diverged at record %llu after %llu deterministic exits, %llu events applied",
+		       (unsigned long long)info.diverged,
+		       (unsigned long long)info.stats[KVMFT_STAT_DET_EXITS],
+		       (unsigned long long)info.stats[KVMFT_STAT_EVENTS]);
+		kvmft_detach(&nl, id);	/* lets the vCPU run on, live */
+	}
+	pthread_join(jb.thread, NULL);
+	ub = jb.uc;
+	EXPECT_EQ(UCALL_DONE, jb.cmd);
+	{
+		const uint64_t *irq_b = addr_gpa2hva(vm, HG_IRQ_LOG_GPA,
+						     sizeof(irq_a));
+		unsigned int i;
+
+		for (i = 0; i < HG_IRQ_LOG_MAX && i < ua.args[0]; i++)
+			if (irq_a[2 * i] != irq_b[2 * i] ||
+			    irq_a[2 * i + 1] != irq_b[2 * i + 1])
+				break;
+		if (i < HG_IRQ_LOG_MAX && i < ua.args[0])
+			TH_LOG("interrupt %u: A at rip 0x%llx count %llu, B at rip 0x%llx count %llu",
+			       i, (unsigned long long)irq_a[2 * i],
+			       (unsigned long long)irq_a[2 * i + 1],
+			       (unsigned long long)irq_b[2 * i],
+			       (unsigned long long)irq_b[2 * i + 1]);
+	}
+	EXPECT_EQ(ua.args[0], ub.args[0]) TH_LOG("B took %llu interrupts",
+						 (unsigned long long)ub.args[0]);
+	EXPECT_EQ(ua.args[1], ub.args[1]) TH_LOG("B's interrupts landed elsewhere");
+	EXPECT_EQ(0U, info.diverged) TH_LOG("B diverged at record %llu",
+					    (unsigned long long)info.diverged);
+	EXPECT_EQ(rb.ntype[KVMFT_REC_EVENT], info.stats[KVMFT_STAT_EVENTS]);
+	close(fd);
+	vm_free(vm);
+
+	vm = lapic_vm(_metadata, &vcpu, n, tmict);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	TH_LOG("C (not attached): %llu interrupts, sum 0x%016llx",
+	       (unsigned long long)uc.args[0], (unsigned long long)uc.args[1]);
+	EXPECT_NE(ua.args[1], uc.args[1]);
+	vm_free(vm);
+
+	write_param(LAPIC_PARAM, "0");
+	rec_buf_free(&rb);
+	kvmft_nl_close(&nl);
+}
+
 #define LOG_KB_PARAM	"/sys/module/kvmft/parameters/log_kb"
 
 /* Write @val to kvmft's log_kb parameter: 0 or -errno. */

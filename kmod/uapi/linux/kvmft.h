@@ -238,6 +238,7 @@ enum kvmft_stat {
 	KVMFT_STAT_REFUSED,	/* instructions refused with #GP (RDPMC) */
 	KVMFT_STAT_STATES,	/* vCPU state hashes recorded or checked */
 	KVMFT_STAT_DET_EXITS,	/* deterministic exits while it had a role */
+	KVMFT_STAT_EVENTS,	/* asynchronous events recorded or applied */
 	__KVMFT_STAT_LAST
 };
 
@@ -259,6 +260,7 @@ enum kvmft_rec_type {
 	KVMFT_REC_RDTSCP,	/* payload: struct kvmft_rec_tsc */
 	KVMFT_REC_RDMSR,	/* payload: struct kvmft_rec_msr */
 	KVMFT_REC_STATE,	/* payload: struct kvmft_rec_state */
+	KVMFT_REC_EVENT,	/* payload: struct kvmft_rec_event */
 	__KVMFT_REC_LAST
 };
 
@@ -307,6 +309,26 @@ struct kvmft_rec_msr {
 struct kvmft_rec_state {
 	__u64 hash;
 	__u64 rip;		/* for the reader of a divergence report */
+};
+
+/*
+ * An asynchronous change to the in-kernel irqchip or timers, and the
+ * landmark where it took effect: after `det` deterministic exits of the
+ * vCPU (docs/replay-engine.md), with RIP there for the reader. The backup
+ * applies it at the same landmark; one it passed is a divergence.
+ */
+enum kvmft_async {
+	KVMFT_ASYNC_UNSPEC,
+	KVMFT_ASYNC_LAPIC_TIMER,	/* the LAPIC timer expired */
+	__KVMFT_ASYNC_LAST
+};
+
+struct kvmft_rec_event {
+	__u64 det;		/* deterministic exits before it */
+	__u64 rip;
+	__u16 kind;		/* enum kvmft_async */
+	__u16 reserved;		/* 0 */
+	__u32 reserved2;	/* 0 */
 };
 
 #define KVMFT_MSR_F_GP		_BITUL(0)

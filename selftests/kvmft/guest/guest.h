@@ -5,6 +5,7 @@
  * identity mapped. Its entry point is
  *
  *	void guest_main(uint64_t a0, uint64_t a1, uint64_t a2);
+
  *
  * with the arguments the VMM set with vcpu_set_args(). Returning from it
  * reports UCALL_DONE with no values.
@@ -18,6 +19,29 @@
 #include "guest_abi.h"
 
 void guest_main(uint64_t a0, uint64_t a1, uint64_t a2);
+
+/*
+ * Interrupts: vector GUEST_IRQ_VECTOR calls guest_irq() with the RIP it
+ * interrupted (define it; the default does nothing), then returns.
+ */
+#define GUEST_IRQ_VECTOR	0x40
+void guest_irq(uint64_t rip);
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v),
+		     "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static inline void sti(void)
+{
+	asm volatile("sti" : : : "memory");
+}
+
+static inline void cli(void)
+{
+	asm volatile("cli" : : : "memory");
+}
 
 static inline void outb(uint16_t port, uint8_t v)
 {

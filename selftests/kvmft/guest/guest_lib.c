@@ -6,6 +6,7 @@
 #include "guest.h"
 
 #define GUEST_NR_EXC	32
+#define GUEST_NR_GATES	(GUEST_IRQ_VECTOR + 1)
 
 struct idt_gate {
 	uint16_t off_lo;
@@ -22,10 +23,16 @@ struct desc_ptr {
 	uint64_t base;
 } __attribute__((packed));
 
-/* start.S: GUEST_NR_EXC stubs, 16 bytes apart. */
-extern char guest_exc_stubs[];
+/* start.S: GUEST_NR_EXC stubs, 16 bytes apart; the interrupt stub. */
+extern char guest_exc_stubs[], guest_irq_stub[];
 
-static struct idt_gate idt[GUEST_NR_EXC] __attribute__((aligned(16)));
+static struct idt_gate idt[GUEST_NR_GATES] __attribute__((aligned(16)));
+
+/* A guest that enables interrupts defines its own. */
+void __attribute__((weak)) guest_irq(uint64_t rip)
+{
+	(void)rip;
+}
 
 void *memset(void *s, int c, size_t n)
 {
@@ -51,8 +58,13 @@ static void guest_init_idt(void)
 	struct desc_ptr dp = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 	int i;
 
-	for (i = 0; i < GUEST_NR_EXC; i++) {
+	for (i = 0; i < GUEST_NR_GATES; i++) {
 		uint64_t off = (uint64_t)(uintptr_t)&guest_exc_stubs[16 * i];
+
+		if (i >= GUEST_NR_EXC && i != GUEST_IRQ_VECTOR)
+			continue;	/* not present: a #GP if raised */
+		if (i == GUEST_IRQ_VECTOR)
+			off = (uint64_t)(uintptr_t)guest_irq_stub;
 
 		idt[i].off_lo = (uint16_t)off;
 		idt[i].sel = GUEST_SEL_CODE;

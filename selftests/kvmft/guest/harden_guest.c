@@ -58,9 +58,45 @@ static void det_mix(uint64_t n)
 	GUEST_DONE(n);
 }
 
+#define X2APIC_SVR	0x80f
+#define X2APIC_EOI	0x80b
+#define X2APIC_LVTT	0x832
+#define X2APIC_TMICT	0x838
+#define X2APIC_TDCR	0x83e
+
+static volatile uint64_t hg_count, hg_irqs, hg_sum = CSUM_INIT;
+
+void guest_irq(uint64_t rip)
+{
+	volatile uint64_t *log = (volatile uint64_t *)HG_IRQ_LOG_GPA;
+
+	if (hg_irqs < HG_IRQ_LOG_MAX) {
+		log[2 * hg_irqs] = rip;
+		log[2 * hg_irqs + 1] = hg_count;
+	}
+	hg_sum = csum_fold(csum_fold(hg_sum, rip), hg_count);
+	hg_irqs++;
+	wrmsr(X2APIC_EOI, 0);
+}
+
+static void lapic_timer(uint64_t n, uint64_t tmict)
+{
+	wrmsr(HG_MSR_APIC_BASE, rdmsr(HG_MSR_APIC_BASE) | (1 << 10) | (1 << 11));
+	wrmsr(X2APIC_SVR, 0x1ff);
+	wrmsr(X2APIC_TDCR, 0xb);			/* divide by 1 */
+	wrmsr(X2APIC_LVTT, GUEST_IRQ_VECTOR | (1 << 17));	/* periodic */
+	wrmsr(X2APIC_TMICT, tmict);
+	sti();
+	for (hg_count = 0; hg_count < n; hg_count++)
+		if (!(hg_count & 63))
+			cpuid_eax(0);
+	cli();
+	wrmsr(X2APIC_TMICT, 0);
+	GUEST_DONE(hg_irqs, hg_sum);
+}
+
 void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 {
-	(void)a2;
 	switch (test) {
 	case HG_TSC_SYNC:
 		tsc_sync(a1);
@@ -82,6 +118,9 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		break;
 	case HG_DET_MIX:
 		det_mix(a1);
+		break;
+	case HG_LAPIC_TIMER:
+		lapic_timer(a1, a2);
 		break;
 	default:
 		GUEST_ASSERT(0);

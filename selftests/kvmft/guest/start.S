@@ -40,6 +40,36 @@ guest_exc_stubs:
 	.endr
 	.noaltmacro
 
+/*
+ * The interrupt vector GUEST_IRQ_VECTOR: save what a C call may clobber,
+ * call guest_irq(interrupted RIP), return. After the CPU's five pushes and
+ * these nine the stack is 16-byte aligned for the call.
+ */
+	.balign	16
+	.globl	guest_irq_stub
+guest_irq_stub:
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	mov	72(%rsp), %rdi
+	call	guest_irq
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	iretq
+
 exc_common:
 	mov	(%rsp), %rdi		/* vector */
 	mov	8(%rsp), %rsi		/* error code */

@@ -14,9 +14,21 @@ enum harden_case {
 	HG_DET_MIX,		/* a1 rounds of CPUID, IN from HG_PORT and
 				 * RDMSR: 3 deterministic exits each, then
 				 * GUEST_DONE(a1): one more */
+	HG_LAPIC_TIMER,		/* see below */
 };
 
 #define HG_PORT			0x5a8
+/* HG_LAPIC_TIMER logs (RIP, count) of its first interrupts here. */
+#define HG_IRQ_LOG_GPA		0x200000ULL
+#define HG_IRQ_LOG_MAX		4096
+
+/*
+ * HG_LAPIC_TIMER (x2APIC, split irqchip): a periodic LAPIC timer of a2
+ * bus cycles while the guest counts to a1, with a CPUID every 64 counts;
+ * each interrupt folds the RIP it interrupted and the count into a
+ * checksum: GUEST_DONE(interrupts, checksum). Equal on a replay only if
+ * every interrupt landed at the same instruction.
+ */
 
 #define HG_MSR_TSC		0x10
 #define HG_MSR_APIC_BASE	0x1b

@@ -69,6 +69,10 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
 		if (h.len != sizeof(struct kvmft_rec_state))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_EVENT:
+		if (h.len != sizeof(struct kvmft_rec_event))
+			return -EBADMSG;
+		break;
 	case KVMFT_REC_PIO_IN: {
 		struct kvmft_rec_pio p;
 

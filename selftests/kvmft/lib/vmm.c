@@ -388,6 +388,16 @@ void vm_load_guest(struct kvm_vm *vm, struct guest_image img)
 		    (size_t)(img.end - img.start), GUEST_LOAD_GPA);
 }
 
+int __vm_split_irqchip(struct kvm_vm *vm)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_SPLIT_IRQCHIP,
+		.args = { 24 },
+	};
+
+	return ioctl(vm->fd, KVM_ENABLE_CAP, &cap) ? -errno : 0;
+}
+
 struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu,
 				       struct guest_image img)
 {

@@ -85,6 +85,11 @@ int __vm_vcpu_add(struct kvm_vm *vm, struct kvm_vcpu **vcpu);
 struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm);
 int __vm_load_guest(struct kvm_vm *vm, struct guest_image img);
 void vm_load_guest(struct kvm_vm *vm, struct guest_image img);
+/*
+ * Before the vCPU is added: KVM's in-kernel LAPIC, PIC and IOAPIC left to
+ * userspace (KVM_CAP_SPLIT_IRQCHIP, 24 IOAPIC pins). 0 or -errno.
+ */
+int __vm_split_irqchip(struct kvm_vm *vm);
 /* vm_create(GUEST_MEM_DEFAULT) + vm_vcpu_add() + vm_load_guest(). */
 struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu,
 				       struct guest_image img);

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-kernel LAPIC timer under the log (docs/replay-engine.md, step 3,
+ * kind-1 landmarks only; experimental, behind the experimental_lapic
+ * module parameter, which also lets LOG_OPEN accept a split irqchip VM).
+ *
+ * Primary: the LAPIC timer's hrtimer runs as KVM made it, and its expiry
+ * leaves lapic_timer.pending set; KVM turns that into an IRR bit only where
+ * vcpu_run() asks kvm_cpu_has_pending_timer(). kvmft answers "nothing
+ * pending" there unless the vCPU is at a landmark (its last exit was
+ * deterministic, nothing in flight), so the expiry takes effect right
+ * after a deterministic exit, and kvm_inject_pending_timer_irqs() records
+ * it with that exit's count.
+ *
+ * Backup: its own timer never expires (apic_timer_expired() does nothing
+ * while the VM is a backup); at the landmark of a recorded expiry kvmft
+ * calls apic_timer_expired() itself and lets KVM inject, exactly KVM's
+ * own expiry-then-inject sequence.
+ *
+ * Not yet: landmarks past a latency bound (kind 3), a backup that stops
+ * at a landmark while its log is empty, the PIC, IOAPIC and PIT.
+ */
+#include "kvmft.h"
+
+static bool kvmft_experimental_lapic;
+module_param_named(experimental_lapic, kvmft_experimental_lapic, bool, 0644);
+MODULE_PARM_DESC(experimental_lapic,
+		 "Record and replay the in-kernel LAPIC timer of a split-irqchip VM (kind-1 landmarks only; experimental)");
+
+bool kvmft_lapic_enabled(void)
+{
+	return READ_ONCE(kvmft_experimental_lapic);
+}
+
+static unsigned long kvmft_pending_timer_fn;	/* kvm_cpu_has_pending_timer */
+static unsigned long kvmft_timer_expired_fn;	/* apic_timer_expired */
+
+/* Something KVM injected and has not delivered yet: not a landmark. */
+static bool kvmft_event_in_flight(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.interrupt.injected || vcpu->arch.nmi_injected ||
+	       vcpu->arch.exception.injected || vcpu->arch.exception.pending;
+}
+
+static int kvmft_call_pending_timer(struct kvmft_vcpu_state *vs,
+				    struct kvm_vcpu *vcpu)
+{
+	int (*fn)(struct kvm_vcpu *vcpu) = (void *)kvmft_pending_timer_fn;
+	int r;
+
+	vs->bypass = true;
+	r = fn(vcpu);
+	vs->bypass = false;
+	return r;
+}
+
+/* Backup: apply the recorded expiries of the landmark it is at. */
+static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			     struct kvmft_vcpu_state *vs)
+{
+	void (*expired)(void *apic, bool from_timer_fn) =
+		(void *)kvmft_timer_expired_fn;
+	struct kvmft_rec_event ev;
+	u64 seq = 0;
+	int err;
+
+	for (;;) {
+		err = kvmft_log_peek_event(vm, &ev);
+		if (err)
+			return 0;	/* no event next: a later landmark's */
+		if (ev.det > vs->det_exits)
+			return 0;
+		if (ev.det < vs->det_exits || !vs->at_landmark ||
+		    ev.kind != KVMFT_ASYNC_LAPIC_TIMER)
+			return -EILSEQ;	/* passed its landmark, or unknown */
+		err = kvmft_log_take(vm, vcpu, KVMFT_REC_EVENT, &ev,
+				     sizeof(ev), false, NULL, 0, &seq);
+		if (err)
+			return err == -EAGAIN ? 0 : err;
+		vs->bypass = true;
+		expired(vcpu->arch.apic, false);
+		vs->bypass = false;
+		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
+		kvmft_stat_inc(vm, KVMFT_STAT_REPLAYED);
+	}
+}
+
+/* Runs instead of kvm_cpu_has_pending_timer() for a VM with a role. */
+static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
+	struct kvmft_vcpu_state *vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	int r = 0;
+
+	if (!vs) {
+		r = 0;
+		goto out;
+	}
+	switch (READ_ONCE(vm->role)) {
+	case KVMFT_ROLE_PRIMARY:
+		/* Held: KVM keeps lapic_timer.pending for a landmark. */
+		if (!vs->at_landmark || kvmft_event_in_flight(vcpu) ||
+		    !kvmft_log_has_room(vm, sizeof(struct kvmft_rec_event)))
+			break;
+		r = kvmft_call_pending_timer(vs, vcpu);
+		break;
+	case KVMFT_ROLE_BACKUP:
+		if (kvmft_lapic_apply(vm, vcpu, vs))
+			kvmft_diverge_at(vm, vm->log.replayed + 1);
+		r = kvmft_call_pending_timer(vs, vcpu);
+		break;
+	default:
+		r = kvmft_call_pending_timer(vs, vcpu);
+	}
+out:
+	if (vm)
+		kvmft_vm_put(vm);
+	kvmft_redirect_put();
+	return r;
+}
+
+static void notrace kvmft_pending_timer_hook(unsigned long ip,
+					     unsigned long parent_ip,
+					     struct ftrace_ops *ops,
+					     struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	struct kvmft_vcpu_state *vs;
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
+	vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	if (vs && !vs->bypass && kvmft_vm_wants_exits(vm) &&
+	    vcpu->vcpu_idx == 0 && vcpu->arch.apic) {
+		kvmft_redirect_get();
+		regs->ip = (unsigned long)kvmft_pending_timer;
+	}
+	rcu_read_unlock();
+}
+
+/* Primary: KVM turns a pending expiry into an IRR bit: record it here. */
+static void notrace kvmft_inject_timer_hook(unsigned long ip,
+					    unsigned long parent_ip,
+					    struct ftrace_ops *ops,
+					    struct ftrace_regs *fregs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)ftrace_get_regs(fregs)->di;
+	struct kvmft_rec_event ev = { .kind = KVMFT_ASYNC_LAPIC_TIMER };
+	struct kvmft_vcpu_state *vs;
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
+	vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	if (vs && vcpu->vcpu_idx == 0 &&
+	    READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY) {
+		ev.det = vs->det_exits;
+		ev.rip = vcpu->arch.regs[VCPU_REGS_RIP];
+		if (!kvmft_log_append(vm, vcpu, KVMFT_REC_EVENT, &ev,
+				      sizeof(ev), NULL, 0, NULL))
+			kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
+	}
+	rcu_read_unlock();
+}
+
+static void kvmft_timer_expired_noop(void *apic, bool from_timer_fn)
+{
+	kvmft_redirect_put();
+}
+
+/*
+ * Backup: its own LAPIC timer never expires; only recorded expiries, which
+ * kvmft applies itself (bypass). The VM is found by its LAPIC.
+ */
+static void notrace kvmft_timer_expired_hook(unsigned long ip,
+					     unsigned long parent_ip,
+					     struct ftrace_ops *ops,
+					     struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	void *apic = (void *)regs->di;
+	bool from_timer_fn = regs->si & 1;
+	struct kvmft_vcpu_state *vs;
+	struct kvm_vcpu *vcpu;
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_apic_rcu(apic, &vcpu);
+	vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	/*
+	 * The hrtimer's expiry (from_timer_fn) never passes, even while the
+	 * vCPU thread has bypass set: it may interrupt that very thread.
+	 */
+	if (vs && (from_timer_fn || !vs->bypass) &&
+	    READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP &&
+	    !READ_ONCE(vm->detached)) {
+		kvmft_redirect_get();
+		regs->ip = (unsigned long)kvmft_timer_expired_noop;
+	}
+	rcu_read_unlock();
+}
+
+static struct kvmft_hook kvmft_lapic_hooks[] = {
+	{
+		.name = "kvm_cpu_has_pending_timer", .module = "kvm",
+		.func = kvmft_pending_timer_hook,
+		.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
+	},
+	{
+		.name = "kvm_inject_pending_timer_irqs", .module = "kvm",
+		.func = kvmft_inject_timer_hook,
+		.flags = KVMFT_HOOK_FLAGS,
+	},
+	{
+		.name = "apic_timer_expired", .module = "kvm",
+		.func = kvmft_timer_expired_hook,
+		.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
+	},
+};
+
+int kvmft_lapic_init(void)
+{
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(kvmft_lapic_hooks); i++) {
+		err = kvmft_hook_register(&kvmft_lapic_hooks[i]);
+		if (err)
+			goto err_hook;
+	}
+	kvmft_pending_timer_fn = kvmft_symbol_start(kvmft_lapic_hooks[0].addr);
+	kvmft_timer_expired_fn = kvmft_symbol_start(kvmft_lapic_hooks[2].addr);
+	return 0;
+
+err_hook:
+	while (--i >= 0)
+		kvmft_hook_unregister(&kvmft_lapic_hooks[i]);
+	return err;
+}
+
+void kvmft_lapic_exit(void)
+{
+	int i = ARRAY_SIZE(kvmft_lapic_hooks);
+
+	while (--i >= 0)
+		kvmft_hook_unregister(&kvmft_lapic_hooks[i]);
+}

@@ -144,6 +144,8 @@ static ssize_t kvmft_log_write_one(struct kvmft_log_file *lf,
 	log->next_seq++;
 	spin_unlock(&log->lock);
 	wake_up_interruptible(&log->wq);
+	/* A halted backup waits in KVM, not on the log: wake it to look. */
+	kvmft_vm_kick(vm);
 	return total;
 }
 

@@ -361,6 +361,7 @@ static kvmft_run_fn kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 			return kvmft_run_wait;
 		vs->need_wait = false;
 	}
+	kvmft_lapic_resume(vm, vcpu);
 	if (kvmft_pio_in_pending(vcpu)) {
 		vs->orig_cui = vcpu->arch.complete_userspace_io;
 		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;

@@ -70,6 +70,7 @@ struct kvmft_vcpu_state {
 	bool emulated;		/* KVM emulated an instruction since */
 	bool at_landmark;	/* the last exit was deterministic */
 	bool bypass;		/* kvmft calls a hooked function itself */
+	bool resume_apply;	/* backup stopped at a landmark: apply first */
 	u64 tsc_max;		/* highest TSC value replayed */
 };
 
@@ -179,6 +180,7 @@ enum kvmft_sync {
 
 int kvmft_vm_sync_vcpus(struct kvmft_vm *vm, enum kvmft_sync wait);
 u32 kvmft_vm_vcpu_count(struct kvmft_vm *vm);
+void kvmft_vm_kick(struct kvmft_vm *vm);
 struct kvmft_vcpu_state *kvmft_vcpu_state(struct kvmft_vm *vm,
 					  struct kvm_vcpu *vcpu);
 
@@ -307,6 +309,7 @@ bool kvmft_log_ready(struct kvmft_vm *vm);
 bool kvmft_log_promote_done(struct kvmft_vm *vm);
 bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes);
 int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev);
+bool kvmft_log_empty(struct kvmft_vm *vm);
 int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack);
 void kvmft_log_wake(struct kvmft_vm *vm);
 
@@ -322,6 +325,7 @@ struct kvm_cpuid_entry2 *kvm_find_cpuid_entry_index(struct kvm_vcpu *vcpu,
 						    u32 function, u32 index);
 int kvm_read_guest_virt(struct kvm_vcpu *vcpu, gva_t addr, void *val,
 			unsigned int bytes, struct x86_exception *exception);
+void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu);	/* irq.h */
 
 /* landmark.c */
 bool kvmft_exit_deterministic(u32 exit_code);
@@ -334,6 +338,7 @@ void kvmft_landmark_exit_hooks(void);
 
 /* lapic.c */
 bool kvmft_lapic_enabled(void);
+void kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_lapic_init(void);
 void kvmft_lapic_exit(void);
 

@@ -17,9 +17,17 @@
  * calls apic_timer_expired() itself and lets KVM inject, exactly KVM's
  * own expiry-then-inject sequence.
  *
- * Not yet: landmarks past a latency bound (kind 3), a backup that stops
- * at a landmark while its log is empty, the PIC, IOAPIC and PIT.
+ * A backup at a landmark whose log is empty cannot know whether the
+ * primary applied something there: it stops (KVM_RUN returns -EINTR,
+ * through TIF_NOTIFY_SIGNAL), waits for the log, and applies at its next
+ * KVM_RUN what belongs to that landmark before the guest runs on, as the
+ * primary did. A halted backup just stays blocked; a record written to
+ * its log kicks it.
+ *
+ * Not yet: landmarks past a latency bound (kind 3), the PIC, IOAPIC and
+ * PIT.
  */
+#include <linux/sched/signal.h>
 #include "kvmft.h"
 
 static bool kvmft_experimental_lapic;
@@ -85,6 +93,26 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	}
 }
 
+/*
+ * KVM_RUN entry of a backup that stopped at a landmark, once its log has
+ * something: apply what belongs to the landmark and turn it into an IRR
+ * bit now, as the primary's vcpu_run() did before its next entry.
+ */
+void kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+
+	if (!vs || !vs->resume_apply)
+		return;
+	vs->resume_apply = false;
+	if (READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP)
+		return;
+	if (kvmft_lapic_apply(vm, vcpu, vs))
+		kvmft_diverge_at(vm, vm->log.replayed + 1);
+	if (kvmft_call_pending_timer(vs, vcpu))
+		kvm_inject_pending_timer_irqs(vcpu);
+}
+
 /* Runs instead of kvm_cpu_has_pending_timer() for a VM with a role. */
 static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
 {
@@ -108,6 +136,14 @@ static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
 		if (kvmft_lapic_apply(vm, vcpu, vs))
 			kvmft_diverge_at(vm, vm->log.replayed + 1);
 		r = kvmft_call_pending_timer(vs, vcpu);
+		if (vs->at_landmark && !r && kvmft_log_empty(vm) &&
+		    !READ_ONCE(vm->log.promoted) &&
+		    vcpu->arch.mp_state != KVM_MP_STATE_HALTED) {
+			/* vcpu_run() returns -EINTR before the next entry. */
+			vs->need_wait = true;
+			vs->resume_apply = true;
+			set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
+		}
 		break;
 	default:
 		r = kvmft_call_pending_timer(vs, vcpu);

@@ -295,6 +295,21 @@ int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev)
 	return err;
 }
 
+/* Backup: nothing to take now (a state record alone counts as nothing). */
+bool kvmft_log_empty(struct kvmft_vm *vm)
+{
+	struct kvmft_log *log = &vm->log;
+	struct kvmft_rec h;
+	bool empty;
+
+	spin_lock(&log->lock);
+	empty = kfifo_out_peek(&log->fifo, (u8 *)&h, sizeof(h)) != sizeof(h) ||
+		(h.type == KVMFT_REC_STATE &&
+		 kfifo_len(&log->fifo) < KVMFT_REC_STATE_LEN + sizeof(h));
+	spin_unlock(&log->lock);
+	return empty;
+}
+
 /* Primary: is there room for a record of @bytes of payload? */
 bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes)
 {

@@ -121,6 +121,15 @@ struct kvmft_vm *kvmft_vm_get_by_id(u32 id)
 	return found;
 }
 
+/* Wake the recorded vCPU if KVM has it blocked (halted). */
+void kvmft_vm_kick(struct kvmft_vm *vm)
+{
+	struct kvm_vcpu *vcpu = kvm_get_vcpu(vm->kvm, 0);
+
+	if (vcpu && READ_ONCE(vcpu->arch.mp_state) == KVM_MP_STATE_HALTED)
+		kvm_vcpu_kick(vcpu);
+}
+
 u32 kvmft_vm_vcpu_count(struct kvmft_vm *vm)
 {
 	return atomic_read(&vm->kvm->online_vcpus);

@@ -695,6 +695,37 @@ static void *ucall_runner(void *arg)
 	return NULL;
 }
 
+/* Writes a log a record at a time, pausing now and then; closes it. */
+struct slow_writer {
+	pthread_t thread;
+	int fd;
+	const struct rec_buf *rb;
+	int rc;
+};
+
+static void *slow_writer(void *arg)
+{
+	struct slow_writer *w = arg;
+	size_t off = 0, len;
+	uint64_t i = 0;
+
+	while (off < w->rb->len) {
+		struct kvmft_rec h;
+
+		memcpy(&h, w->rb->data + off, sizeof(h));
+		len = sizeof(h) + h.len;
+		if (write(w->fd, w->rb->data + off, len) != (ssize_t)len) {
+			w->rc = -errno;
+			break;
+		}
+		off += len;
+		if (!(++i % 16))
+			nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
+	}
+	close(w->fd);
+	return NULL;
+}
+
 /* The harden guest's LAPIC timer scenario in a split-irqchip VM. */
 static struct kvm_vm *lapic_vm(struct __test_metadata *_metadata,
 			       struct kvm_vcpu **vcpu, uint64_t n,
@@ -734,12 +765,13 @@ TEST(lapic_timer)
 	const uint64_t n = 100000, tmict = 500000;
 	static uint64_t irq_a[2 * HG_IRQ_LOG_MAX];
 	struct ucall_job jb = { 0 };
+	struct slow_writer sw;
+	struct log_job rd;
 	struct kvmft_vm_info info;
 	struct rec_buf rb = { 0 };
 	struct kvm_vcpu *vcpu;
 	struct ucall ua, ub, uc;
 	struct kvm_vm *vm;
-	struct log_job rd;
 	struct kvmft_nl nl;
 	uint32_t id;
 	int fd, r;
@@ -774,15 +806,29 @@ TEST(lapic_timer)
 	vm = lapic_vm(_metadata, &vcpu, n, tmict);
 	id = kvmft_attach(&nl, vm->fd, getpid());
 	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
-	/* The whole log first: a backup does not yet stop at a landmark. */
-	ASSERT_EQ(0, log_write_all(fd, &rb, LOG_WRITE_CHUNK));
+	/*
+	 * The log trickles in while B runs, so that B often reaches a
+	 * landmark before the records of it: it must stop there and wait.
+	 */
+	sw = (struct slow_writer){ .fd = fd, .rb = &rb };
+	ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
 	jb.vcpu = vcpu;
 	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
-	/* A diverged backup's vCPU stops for good: do not wait on it. */
+	/*
+	 * A backup never runs past the end of its log on its own: once B took
+	 * the last record (the guest's RDTSC after its final CLI), promote it.
+	 * A diverged backup's vCPU stops for good: do not wait on it.
+	 */
 	do {
 		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
 		kvmft_get_vm(&nl, id, &info);
-	} while (!jb.done && !info.diverged);
+	} while (!jb.done && !info.diverged && info.replayed < rb.nrec);
+	if (!info.diverged && !jb.done)
+		kvmft_promote(&nl, id);
+	while (!jb.done && !info.diverged) {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		kvmft_get_vm(&nl, id, &info);
+	}
 	if (!jb.done) {
 		TH_LOG("B diverged at record %llu after %llu deterministic exits, %llu events applied",
 		       (unsigned long long)info.diverged,
@@ -791,6 +837,8 @@ TEST(lapic_timer)
 		kvmft_detach(&nl, id);	/* lets the vCPU run on, live */
 	}
 	pthread_join(jb.thread, NULL);
+	pthread_join(sw.thread, NULL);
+	EXPECT_EQ(0, sw.rc) TH_LOG("writing B's log: %s", strerror(-sw.rc));
 	ub = jb.uc;
 	EXPECT_EQ(UCALL_DONE, jb.cmd);
 	{
@@ -815,7 +863,6 @@ TEST(lapic_timer)
 	EXPECT_EQ(0U, info.diverged) TH_LOG("B diverged at record %llu",
 					    (unsigned long long)info.diverged);
 	EXPECT_EQ(rb.ntype[KVMFT_REC_EVENT], info.stats[KVMFT_STAT_EVENTS]);
-	close(fd);
 	vm_free(vm);
 
 	vm = lapic_vm(_metadata, &vcpu, n, tmict);

@@ -91,6 +91,8 @@ static void lapic_timer(uint64_t n, uint64_t tmict)
 		if (!(hg_count & 63))
 			cpuid_eax(0);
 	cli();
+	/* A record after the last interrupt: the end of the log is here. */
+	rdtsc();
 	wrmsr(X2APIC_TMICT, 0);
 	GUEST_DONE(hg_irqs, hg_sum);
 }

@@ -48,6 +48,13 @@ static void dump_json(struct json *j, const struct ftlog_reader *r)
 		json_u64(j, "size", pio.size);
 		json_u64(j, "count", pio.count);
 		json_str(j, "data", data);
+	} else if (h->type == KVMFT_REC_EVENT) {
+		struct kvmft_rec_event ev;
+
+		memcpy(&ev, pl, sizeof(ev));
+		json_u64(j, "kind", ev.kind);
+		json_u64(j, "det", ev.det);
+		json_u64(j, "rip", ev.rip);
 	} else if (h->type == KVMFT_REC_STATE) {
 		struct kvmft_rec_state st;
 		char hash[17];
@@ -90,6 +97,13 @@ static void dump_human(const struct ftlog_reader *r)
 		printf(" port 0x%04x size %u count %" PRIu32 " data %s%s\n",
 		       pio.port, pio.size, (uint32_t)pio.count, data,
 		       n > HUMAN_DATA_MAX ? "..." : "");
+	} else if (h->type == KVMFT_REC_EVENT) {
+		struct kvmft_rec_event ev;
+
+		memcpy(&ev, pl, sizeof(ev));
+		printf(" %s at landmark %" PRIu64 " rip 0x%" PRIx64 "\n",
+		       ev.kind == KVMFT_ASYNC_MSI ? "msi" : "lapic timer",
+		       (uint64_t)ev.det, (uint64_t)ev.rip);
 	} else if (h->type == KVMFT_REC_STATE) {
 		struct kvmft_rec_state st;
 

@@ -69,6 +69,8 @@ const char *ftlog_rec_type_name(unsigned int type)
 		return "rdmsr";
 	case KVMFT_REC_STATE:
 		return "state";
+	case KVMFT_REC_EVENT:
+		return "event";
 	}
 	return NULL;
 }
@@ -97,6 +99,29 @@ static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
 	uint64_t data;
 
 	switch (h->type) {
+	case KVMFT_REC_EVENT: {
+		struct kvmft_rec_event ev;
+		size_t extra;
+
+		if (h->len < sizeof(ev))
+			return fail(err, FTLOG_BAD_LEN,
+				    "event payload is %u bytes, less than %zu",
+				    h->len, sizeof(ev));
+		memcpy(&ev, pl, sizeof(ev));
+		if (!ev.kind || ev.kind >= __KVMFT_ASYNC_LAST)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "event kind %u unknown", ev.kind);
+		if (ev.reserved || ev.reserved2)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "event reserved fields not 0");
+		extra = ev.kind == KVMFT_ASYNC_MSI ?
+			sizeof(struct kvmft_ev_msi) : 0;
+		if (h->len != sizeof(ev) + extra)
+			return fail(err, FTLOG_BAD_LEN,
+				    "event of kind %u is %u bytes, must be %zu",
+				    ev.kind, h->len, sizeof(ev) + extra);
+		return 1;
+	}
 	case KVMFT_REC_STATE:
 		if (h->len != sizeof(struct kvmft_rec_state))
 			return fail(err, FTLOG_BAD_LEN,

@@ -91,6 +91,14 @@ struct kvmft_log {
 	u64 diverged;			/* backup: seq that did not match, or 0 */
 };
 
+#define KVMFT_MSI_HOLD	64	/* MSIs a primary holds between landmarks */
+
+struct kvmft_msi_hold {
+	spinlock_t lock;	/* the fields below */
+	u32 head, tail;		/* free-running; ring index modulo size */
+	struct kvmft_ev_msi ring[KVMFT_MSI_HOLD];
+};
+
 struct kvmft_vm {
 	struct hlist_node hnode;	/* kvmft_vm_hash, RCU */
 	struct list_head node;		/* kvmft_vm_list, kvmft_lock */
@@ -121,6 +129,7 @@ struct kvmft_vm {
 		bool done;
 	} verify;
 	u8 *pio_buf;			/* the recorded vCPU's PIO IN data */
+	struct kvmft_msi_hold msi_hold;	/* primary: MSIs for a landmark */
 };
 
 static inline bool kvmft_vm_wants_exits(struct kvmft_vm *vm)

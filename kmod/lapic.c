@@ -24,8 +24,13 @@
  * primary did. A halted backup just stays blocked; a record written to
  * its log kicks it.
  *
+ * MSIs the VMM signals (KVM_SIGNAL_MSI) are held the same way: queued on
+ * the primary and delivered, and recorded, at the vCPU's next landmark;
+ * on the backup the VMM's own are withheld (kept for the device
+ * rendezvous later) and the recorded ones delivered at their landmarks.
+ *
  * Not yet: landmarks past a latency bound (kind 3), the PIC, IOAPIC and
- * PIT.
+ * PIT, irqfd, NMIs.
  */
 #include <linux/sched/signal.h>
 #include "kvmft.h"
@@ -42,6 +47,61 @@ bool kvmft_lapic_enabled(void)
 
 static unsigned long kvmft_pending_timer_fn;	/* kvm_cpu_has_pending_timer */
 static unsigned long kvmft_timer_expired_fn;	/* apic_timer_expired */
+static unsigned long kvmft_send_msi_fn;		/* kvm_send_userspace_msi */
+
+/* Deliver @m as KVM_SIGNAL_MSI would, past kvmft's own hook. */
+static void kvmft_deliver_msi(struct kvmft_vcpu_state *vs, struct kvm *kvm,
+			      const struct kvmft_ev_msi *m)
+{
+	int (*send)(struct kvm *kvm, struct kvm_msi *msi) =
+		(void *)kvmft_send_msi_fn;
+	struct kvm_msi msi = {
+		.address_lo = m->address_lo,
+		.address_hi = m->address_hi,
+		.data = m->data,
+		.flags = m->flags,
+		.devid = m->devid,
+	};
+
+	vs->bypass = true;
+	send(kvm, &msi);
+	vs->bypass = false;
+}
+
+/*
+ * Primary, at a landmark: deliver the MSIs held since the last one, each
+ * recorded with the landmark. Stops early if the log is full (the rest
+ * wait for the next landmark).
+ */
+static void kvmft_msi_release(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			      struct kvmft_vcpu_state *vs)
+{
+	struct kvmft_msi_hold *q = &vm->msi_hold;
+	struct {
+		struct kvmft_rec_event ev;
+		struct kvmft_ev_msi msi;
+	} r = { .ev.kind = KVMFT_ASYNC_MSI };
+
+	for (;;) {
+		spin_lock(&q->lock);
+		if (q->head == q->tail) {
+			spin_unlock(&q->lock);
+			return;
+		}
+		r.msi = q->ring[q->tail % KVMFT_MSI_HOLD];
+		spin_unlock(&q->lock);
+		r.ev.det = vs->det_exits;
+		r.ev.rip = vcpu->arch.regs[VCPU_REGS_RIP];
+		if (kvmft_log_append(vm, vcpu, KVMFT_REC_EVENT, &r.ev,
+				     sizeof(r.ev), &r.msi, sizeof(r.msi), NULL))
+			return;
+		spin_lock(&q->lock);
+		q->tail++;
+		spin_unlock(&q->lock);
+		kvmft_deliver_msi(vs, vcpu->kvm, &r.msi);
+		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
+	}
+}
 
 /* Something KVM injected and has not delivered yet: not a landmark. */
 static bool kvmft_event_in_flight(struct kvm_vcpu *vcpu)
@@ -69,7 +129,9 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	void (*expired)(void *apic, bool from_timer_fn) =
 		(void *)kvmft_timer_expired_fn;
 	struct kvmft_rec_event ev;
+	struct kvmft_ev_msi msi;
 	u64 seq = 0;
+	u16 extra;
 	int err;
 
 	for (;;) {
@@ -78,16 +140,25 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			return 0;	/* no event next: a later landmark's */
 		if (ev.det > vs->det_exits)
 			return 0;
-		if (ev.det < vs->det_exits || !vs->at_landmark ||
-		    ev.kind != KVMFT_ASYNC_LAPIC_TIMER)
-			return -EILSEQ;	/* passed its landmark, or unknown */
+		if (ev.det < vs->det_exits || !vs->at_landmark)
+			return -EILSEQ;	/* passed its landmark */
+		extra = ev.kind == KVMFT_ASYNC_MSI ? sizeof(msi) : 0;
 		err = kvmft_log_take(vm, vcpu, KVMFT_REC_EVENT, &ev,
-				     sizeof(ev), false, NULL, 0, &seq);
+				     sizeof(ev), false, &msi, extra, &seq);
 		if (err)
 			return err == -EAGAIN ? 0 : err;
-		vs->bypass = true;
-		expired(vcpu->arch.apic, false);
-		vs->bypass = false;
+		switch (ev.kind) {
+		case KVMFT_ASYNC_LAPIC_TIMER:
+			vs->bypass = true;
+			expired(vcpu->arch.apic, false);
+			vs->bypass = false;
+			break;
+		case KVMFT_ASYNC_MSI:
+			kvmft_deliver_msi(vs, vcpu->kvm, &msi);
+			break;
+		default:
+			return -EILSEQ;
+		}
 		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
 		kvmft_stat_inc(vm, KVMFT_STAT_REPLAYED);
 	}
@@ -130,13 +201,14 @@ static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
 		if (!vs->at_landmark || kvmft_event_in_flight(vcpu) ||
 		    !kvmft_log_has_room(vm, sizeof(struct kvmft_rec_event)))
 			break;
+		kvmft_msi_release(vm, vcpu, vs);
 		r = kvmft_call_pending_timer(vs, vcpu);
 		break;
 	case KVMFT_ROLE_BACKUP:
 		if (kvmft_lapic_apply(vm, vcpu, vs))
 			kvmft_diverge_at(vm, vm->log.replayed + 1);
 		r = kvmft_call_pending_timer(vs, vcpu);
-		if (vs->at_landmark && !r && kvmft_log_empty(vm) &&
+		if (vs->at_landmark && kvmft_log_empty(vm) &&
 		    !READ_ONCE(vm->log.promoted) &&
 		    vcpu->arch.mp_state != KVM_MP_STATE_HALTED) {
 			/* vcpu_run() returns -EINTR before the next entry. */
@@ -201,6 +273,67 @@ static void notrace kvmft_inject_timer_hook(unsigned long ip,
 	rcu_read_unlock();
 }
 
+/*
+ * KVM_SIGNAL_MSI of a VM with a role: a primary holds it for the vCPU's
+ * next landmark (and wakes a halted vCPU to reach one); a backup withholds
+ * its own VMM's. Either way the VMM is told it was delivered.
+ */
+static int kvmft_msi_hold(struct kvm *kvm, struct kvm_msi *msi)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(kvm);
+	struct kvmft_msi_hold *q;
+	int r = 1;
+
+	if (!vm)
+		goto out;
+	if (READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY) {
+		q = &vm->msi_hold;
+		spin_lock(&q->lock);
+		if (q->head - q->tail < KVMFT_MSI_HOLD)
+			q->ring[q->head++ % KVMFT_MSI_HOLD] = (struct kvmft_ev_msi){
+				.address_lo = msi->address_lo,
+				.address_hi = msi->address_hi,
+				.data = msi->data,
+				.flags = msi->flags,
+				.devid = msi->devid,
+			};
+		else
+			r = -ENOSPC;
+		spin_unlock(&q->lock);
+		kvmft_vm_kick(vm);
+	} else {
+		kvmft_stat_inc(vm, KVMFT_STAT_WITHHELD);
+	}
+	kvmft_vm_put(vm);
+out:
+	kvmft_redirect_put();
+	return r;
+}
+
+static void notrace kvmft_send_msi_hook(unsigned long ip,
+					unsigned long parent_ip,
+					struct ftrace_ops *ops,
+					struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct kvm *kvm = (struct kvm *)regs->di;
+	struct kvmft_vcpu_state *vs;
+	struct kvm_vcpu *vcpu;
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(kvm);
+	vcpu = vm ? kvm_get_vcpu(kvm, 0) : NULL;
+	vs = vcpu ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	/* kvmft's own delivery runs on the vCPU's thread with bypass set. */
+	if (vs && kvmft_vm_wants_exits(vm) &&
+	    !(vs->bypass && rcu_access_pointer(vcpu->pid) == task_pid(current))) {
+		kvmft_redirect_get();
+		regs->ip = (unsigned long)kvmft_msi_hold;
+	}
+	rcu_read_unlock();
+}
+
 static void kvmft_timer_expired_noop(void *apic, bool from_timer_fn)
 {
 	kvmft_redirect_put();
@@ -254,6 +387,11 @@ static struct kvmft_hook kvmft_lapic_hooks[] = {
 		.func = kvmft_timer_expired_hook,
 		.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
 	},
+	{
+		.name = "kvm_send_userspace_msi", .module = "kvm",
+		.func = kvmft_send_msi_hook,
+		.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
+	},
 };
 
 int kvmft_lapic_init(void)
@@ -267,6 +405,7 @@ int kvmft_lapic_init(void)
 	}
 	kvmft_pending_timer_fn = kvmft_symbol_start(kvmft_lapic_hooks[0].addr);
 	kvmft_timer_expired_fn = kvmft_symbol_start(kvmft_lapic_hooks[2].addr);
+	kvmft_send_msi_fn = kvmft_symbol_start(kvmft_lapic_hooks[3].addr);
 	return 0;
 
 err_hook:

@@ -85,9 +85,12 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 		break;
 	case KVMFT_REC_EVENT: {
 		const struct kvmft_rec_event *ev = (const void *)(rec + 1);
+		size_t extra = ev->kind == KVMFT_ASYNC_MSI ?
+			       sizeof(struct kvmft_ev_msi) : 0;
 
-		if (rec->len != sizeof(*ev) || ev->reserved || ev->reserved2 ||
-		    !ev->kind || ev->kind >= __KVMFT_ASYNC_LAST)
+		if (rec->len < sizeof(*ev) || rec->len != sizeof(*ev) + extra ||
+		    ev->reserved || ev->reserved2 || !ev->kind ||
+		    ev->kind >= __KVMFT_ASYNC_LAST)
 			return -EBADMSG;
 		break;
 	}
@@ -287,7 +290,7 @@ int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev)
 		n = n >= KVMFT_REC_STATE_LEN ? n - KVMFT_REC_STATE_LEN : 0;
 	}
 	if (n >= sizeof(*h) + sizeof(*ev) && h->type == KVMFT_REC_EVENT &&
-	    h->len == sizeof(*ev)) {
+	    h->len >= sizeof(*ev)) {
 		memcpy(ev, h + 1, sizeof(*ev));
 		err = 0;
 	}

@@ -224,6 +224,7 @@ struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 	INIT_WORK(&vm->free_work, kvmft_vm_free_work);
 	init_completion(&vm->detach_done);
 	mutex_init(&vm->verify.mutex);
+	spin_lock_init(&vm->msi_hold.lock);
 	spin_lock_init(&vm->verify.lock);
 	init_waitqueue_head(&vm->verify.wq);
 	vm->pid = pid;

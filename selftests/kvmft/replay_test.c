@@ -22,6 +22,7 @@
  * detached.
  */
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <linux/capability.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -870,6 +871,138 @@ TEST(lapic_timer)
 	TH_LOG("C (not attached): %llu interrupts, sum 0x%016llx",
 	       (unsigned long long)uc.args[0], (unsigned long long)uc.args[1]);
 	EXPECT_NE(ua.args[1], uc.args[1]);
+	vm_free(vm);
+
+	write_param(LAPIC_PARAM, "0");
+	rec_buf_free(&rb);
+	kvmft_nl_close(&nl);
+}
+
+/* Sends MSIs to vector GUEST_IRQ_VECTOR at random times until stopped. */
+struct msi_sender {
+	pthread_t thread;
+	int vm_fd;
+	uint64_t rng;
+	volatile bool stop;
+	uint64_t sent;
+};
+
+static void *msi_sender(void *arg)
+{
+	struct msi_sender *m = arg;
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000,	/* APIC ID 0, physical */
+		.data = 0x40,			/* GUEST_IRQ_VECTOR, fixed, edge */
+	};
+
+	while (!m->stop) {
+		m->rng = m->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		nanosleep(&(struct timespec){ 0, 100000 + (m->rng >> 40) % 900000 },
+			  NULL);
+		if (ioctl(m->vm_fd, KVM_SIGNAL_MSI, &msi) >= 0)
+			m->sent++;
+	}
+	return NULL;
+}
+
+/*
+ * MSIs the VMM signals at random host times (KVM_SIGNAL_MSI, split
+ * irqchip, experimental_lapic): the primary delivers each at a landmark
+ * and records it; the backup withholds its own VMM's (sent at other
+ * random times) and takes every recorded one at the same instruction and
+ * count; an unattached VM takes them elsewhere.
+ */
+TEST(msi_replay)
+{
+	const uint64_t n = 60000;
+	static uint64_t irq_a[2 * HG_IRQ_LOG_MAX];
+	struct msi_sender ms = { .rng = csum_random_seed() };
+	struct ucall_job jb = { 0 };
+	struct kvmft_vm_info info;
+	struct rec_buf rb = { 0 };
+	struct slow_writer sw;
+	struct kvm_vcpu *vcpu;
+	struct ucall ua, uc;
+	struct log_job rd;
+	struct kvmft_nl nl;
+	struct kvm_vm *vm;
+	uint32_t id;
+	int fd, r;
+
+	REQUIRE_KVMFT_ADMIN();
+	r = write_param(LAPIC_PARAM, "1");
+	if (r)
+		SKIP(return, "%s: %s", LAPIC_PARAM, strerror(-r));
+	kvmft_nl_open(&nl);
+
+	vm = lapic_vm(_metadata, &vcpu, n, 0);
+	id = kvmft_attach(&nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, &rb.session);
+	log_job_read(&rd, fd, &rb);
+	ms.vm_fd = vm->fd;
+	ASSERT_EQ(0, pthread_create(&ms.thread, NULL, msi_sender, &ms));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &ua));
+	ms.stop = true;
+	pthread_join(ms.thread, NULL);
+	kvmft_get_vm(&nl, id, &info);
+	memcpy(irq_a, addr_gpa2hva(vm, HG_IRQ_LOG_GPA, sizeof(irq_a)),
+	       sizeof(irq_a));
+	vm_free(vm);
+	ASSERT_EQ(0, log_job_join(&rd, JOIN_TIMEOUT_S));
+	close(fd);
+	ASSERT_EQ(0, rd.rc);
+	TH_LOG("A: %llu MSIs sent, %llu interrupts, %llu events, sum 0x%016llx",
+	       (unsigned long long)ms.sent, (unsigned long long)ua.args[0],
+	       (unsigned long long)rb.ntype[KVMFT_REC_EVENT],
+	       (unsigned long long)ua.args[1]);
+	EXPECT_LT(0U, ua.args[0]) TH_LOG("no MSI reached A");
+
+	vm = lapic_vm(_metadata, &vcpu, n, 0);
+	id = kvmft_attach(&nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
+	sw = (struct slow_writer){ .fd = fd, .rb = &rb };
+	ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
+	ms = (struct msi_sender){ .rng = csum_random_seed(), .vm_fd = vm->fd };
+	ASSERT_EQ(0, pthread_create(&ms.thread, NULL, msi_sender, &ms));
+	jb.vcpu = vcpu;
+	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
+	do {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		kvmft_get_vm(&nl, id, &info);
+	} while (!jb.done && !info.diverged && info.replayed < rb.nrec);
+	ms.stop = true;
+	pthread_join(ms.thread, NULL);
+	if (!info.diverged && !jb.done)
+		kvmft_promote(&nl, id);
+	while (!jb.done && !info.diverged) {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		kvmft_get_vm(&nl, id, &info);
+	}
+	if (!jb.done) {
+		TH_LOG("B diverged at record %llu", (unsigned long long)info.diverged);
+		kvmft_detach(&nl, id);
+	}
+	pthread_join(jb.thread, NULL);
+	pthread_join(sw.thread, NULL);
+	kvmft_get_vm(&nl, id, &info);
+	EXPECT_EQ(UCALL_DONE, jb.cmd);
+	EXPECT_EQ(ua.args[0], jb.uc.args[0]) TH_LOG("B took %llu interrupts",
+						    (unsigned long long)jb.uc.args[0]);
+	EXPECT_EQ(ua.args[1], jb.uc.args[1]) TH_LOG("B's interrupts landed elsewhere");
+	EXPECT_EQ(0U, info.diverged);
+	TH_LOG("B: its own %llu MSIs withheld (%llu counted)",
+	       (unsigned long long)ms.sent,
+	       (unsigned long long)info.stats[KVMFT_STAT_WITHHELD]);
+	EXPECT_LT(0U, info.stats[KVMFT_STAT_WITHHELD]);
+	vm_free(vm);
+
+	vm = lapic_vm(_metadata, &vcpu, n, 0);
+	ms = (struct msi_sender){ .rng = csum_random_seed(), .vm_fd = vm->fd };
+	ASSERT_EQ(0, pthread_create(&ms.thread, NULL, msi_sender, &ms));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	ms.stop = true;
+	pthread_join(ms.thread, NULL);
+	EXPECT_NE(ua.args[1], uc.args[1]) TH_LOG("C matched A by chance");
 	vm_free(vm);
 
 	write_param(LAPIC_PARAM, "0");

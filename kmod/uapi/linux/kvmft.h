@@ -239,6 +239,7 @@ enum kvmft_stat {
 	KVMFT_STAT_STATES,	/* vCPU state hashes recorded or checked */
 	KVMFT_STAT_DET_EXITS,	/* deterministic exits while it had a role */
 	KVMFT_STAT_EVENTS,	/* asynchronous events recorded or applied */
+	KVMFT_STAT_WITHHELD,	/* backup: its VMM's own events, withheld */
 	__KVMFT_STAT_LAST
 };
 
@@ -320,6 +321,7 @@ struct kvmft_rec_state {
 enum kvmft_async {
 	KVMFT_ASYNC_UNSPEC,
 	KVMFT_ASYNC_LAPIC_TIMER,	/* the LAPIC timer expired */
+	KVMFT_ASYNC_MSI,		/* KVM_SIGNAL_MSI: struct kvmft_ev_msi */
 	__KVMFT_ASYNC_LAST
 };
 
@@ -329,6 +331,17 @@ struct kvmft_rec_event {
 	__u16 kind;		/* enum kvmft_async */
 	__u16 reserved;		/* 0 */
 	__u32 reserved2;	/* 0 */
+	/* then what the kind carries, if anything */
+};
+
+/* KVMFT_ASYNC_MSI: the struct kvm_msi the VMM signalled. */
+struct kvmft_ev_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	__u32 flags;
+	__u32 devid;
+	__u32 reserved;		/* 0 */
 };
 
 #define KVMFT_MSR_F_GP		_BITUL(0)

@@ -85,7 +85,8 @@ static void lapic_timer(uint64_t n, uint64_t tmict)
 	wrmsr(X2APIC_SVR, 0x1ff);
 	wrmsr(X2APIC_TDCR, 0xb);			/* divide by 1 */
 	wrmsr(X2APIC_LVTT, GUEST_IRQ_VECTOR | (1 << 17));	/* periodic */
-	wrmsr(X2APIC_TMICT, tmict);
+	if (tmict)	/* 0: no timer, only the VMM's MSIs */
+		wrmsr(X2APIC_TMICT, tmict);
 	sti();
 	for (hg_count = 0; hg_count < n; hg_count++)
 		if (!(hg_count & 63))

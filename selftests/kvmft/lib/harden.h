@@ -24,7 +24,9 @@ enum harden_case {
 
 /*
  * HG_LAPIC_TIMER (x2APIC, split irqchip): a periodic LAPIC timer of a2
- * bus cycles while the guest counts to a1, with a CPUID every 64 counts;
+ * bus cycles (none if 0; MSIs from the VMM to vector GUEST_IRQ_VECTOR
+ * count the same) while the guest counts to a1, with a CPUID every 64
+ * counts;
  * each interrupt folds the RIP it interrupted and the count into a
  * checksum: GUEST_DONE(interrupts, checksum). Equal on a replay only if
  * every interrupt landed at the same instruction.

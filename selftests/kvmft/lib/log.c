@@ -69,10 +69,17 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
 		if (h.len != sizeof(struct kvmft_rec_state))
 			return -EBADMSG;
 		break;
-	case KVMFT_REC_EVENT:
-		if (h.len != sizeof(struct kvmft_rec_event))
+	case KVMFT_REC_EVENT: {
+		struct kvmft_rec_event ev;
+
+		if (h.len < sizeof(ev))
+			return -EBADMSG;
+		memcpy(&ev, (const uint8_t *)buf + sizeof(h), sizeof(ev));
+		if (h.len != sizeof(ev) + (ev.kind == KVMFT_ASYNC_MSI ?
+					   sizeof(struct kvmft_ev_msi) : 0))
 			return -EBADMSG;
 		break;
+	}
 	case KVMFT_REC_PIO_IN: {
 		struct kvmft_rec_pio p;
 

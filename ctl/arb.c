@@ -214,6 +214,8 @@ int arb_acquire(struct arb *a, uint64_t base, unsigned int timeout_ms,
 
 	memset(r, 0, sizeof(*r));
 	r->outcome = ARB_FAILED;
+	if (!a->host_id)
+		return arb_fail(e, EINVAL, "%s was opened to read only", a->path);
 	a->deadline_ms = ft_now_ms() + timeout_ms;
 	a->ios = 0;
 	ret = read_and_learn(a, base, want, r, e);

@@ -109,7 +109,8 @@ int arb_format(const char *path, uint64_t offset, const char *vm,
  * Opens the area at offset of path for host host_id called name. Checks
  * the header, that vm (if not NULL) is the VM it serves, and that our
  * slot is empty or already carries name (two hosts with one id would
- * break the algorithm). 0, or -1 with *e filled.
+ * break the algorithm). host_id 0 opens it to read only (arb_read).
+ * 0, or -1 with *e filled.
  */
 int arb_open(struct arb *a, const char *path, uint64_t offset,
 	     uint32_t host_id, const char *name, const char *vm,

@@ -82,15 +82,18 @@ static void *aligned(size_t len)
 }
 
 /*
- * Opens path for O_DIRECT I/O. *lbs gets the device's logical block size
- * (what O_DIRECT must be aligned to), 0 for a regular file.
+ * Opens path for O_DIRECT I/O (create: a missing file is made, 0600).
+ * *lbs gets the device's logical block size (what O_DIRECT must be
+ * aligned to), 0 for a regular file.
  */
-static int open_direct(const char *path, uint32_t *lbs, struct arb_err *e)
+static int open_direct(const char *path, bool create, uint32_t *lbs,
+		       struct arb_err *e)
 {
 	struct stat st;
 	int fd, n;
 
-	fd = open(path, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC |
+		  (create ? O_CREAT : 0), 0600);
 	if (fd < 0 && errno == EINVAL)
 		return arb_fail(e, EINVAL, "%s does not support O_DIRECT (tmpfs?); arbitration needs a disk", path);
 	if (fd < 0)
@@ -208,7 +211,7 @@ int arb_format(const char *path, uint64_t offset, const char *vm,
 	if (!vm || !*vm || strlen(vm) >= ARB_NAME_LEN)
 		return arb_fail(e, EINVAL, "the VM identity must be 1..%d bytes", ARB_NAME_LEN - 1);
 	snprintf(a.path, sizeof(a.path), "%s", path);
-	a.fd = open_direct(path, &lbs, e);
+	a.fd = open_direct(path, true, &lbs, e);
 	if (a.fd < 0)
 		return -1;
 	if (!force && read_header(&a, &old) == 0) {
@@ -353,7 +356,7 @@ int arb_open(struct arb *a, const char *path, uint64_t offset,
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->offset = offset;
 	a->host_id = host_id;
-	a->fd = open_direct(path, &lbs, e);
+	a->fd = open_direct(path, false, &lbs, e);
 	if (a->fd < 0)
 		return -1;
 	if (read_header(a, e))
@@ -367,7 +370,14 @@ int arb_open(struct arb *a, const char *path, uint64_t offset,
 		arb_fail(e, EINVAL, "%s serves VM '%s', not '%s'", path, a->vm, vm);
 		goto fail;
 	}
-	if (host_id < 1 || host_id > a->hosts) {
+	if (!host_id) {		/* an observer: reads, never writes */
+		a->buf = aligned(slots_len(a));
+		if (a->buf)
+			return 0;
+		arb_fail(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (host_id > a->hosts) {
 		arb_fail(e, ERANGE, "host_id %u is outside the area's slots 1..%u",
 			 host_id, a->hosts);
 		goto fail;

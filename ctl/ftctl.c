@@ -20,6 +20,7 @@ static const struct {
 	{ "replay", replay_main, "Make a VM backup and feed it a saved log" },
 	{ "log-dump", log_dump_main, "List the records of a log file" },
 	{ "verify", verify_main, "Hash a VM's memory when its log reaches a record" },
+	{ "arb", arb_main, "Format, show or test-and-set the shared arbitration disk" },
 	{ "info", info_main, "Show the module's protocol version and live objects" },
 #ifdef FT_HAVE_EXITS
 	{ "exits", exits_main, "Count KVM exits and their latency per exit reason (BPF)" },
@@ -37,7 +38,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nPass --help to any subcommand for its usage.\n");
 	fprintf(f, "Exit status: 0 ok, 1 usage, 2 refused by the kernel, "
 		"3 environment\n(module not loaded, no permission), "
-		"4 bad input file, 5 events timed out.\n");
+		"4 bad input file, 5 events timed out, 6 lost the arbitration.\n");
 }
 
 int main(int argc, char **argv)

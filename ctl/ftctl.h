@@ -17,6 +17,7 @@ int replay_main(int argc, char **argv);
 int info_main(int argc, char **argv);
 int log_dump_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
+int arb_main(int argc, char **argv);
 int exits_main(int argc, char **argv);	/* cmd_exits.c, built if present */
 
 #endif

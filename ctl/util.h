@@ -18,6 +18,7 @@ enum {
 	FT_EXIT_ENV = 3,	/* module not loaded, no /dev/kvmft, no VM fd */
 	FT_EXIT_INPUT = 4,	/* bad input file */
 	FT_EXIT_TIMEOUT = 5,	/* `events --timeout` before `--count` */
+	FT_EXIT_LOST = 6,	/* another host won the arbitration */
 };
 
 #define COLOR_RED	"\033[31m"

@@ -89,7 +89,7 @@ static void help(void)
 {
 	static const char *const cmds[] = {
 		"attach", "detach", "status", "events", "record", "replay",
-		"log-dump", "info",
+		"log-dump", "info", "arb",
 	};
 	char *line, *save = NULL, list[16384], name[32];
 	bool all = true;
@@ -177,6 +177,33 @@ static char *path(const char *name)
 	i = (i + 1) % 4;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
 	return buf[i];
+}
+
+/* ftctl arb on a file: what it refuses, and one acquire each way. */
+static void arb(void)
+{
+	run(ftctl, "arb");
+	expect(1, "expected init, show or acquire", "arb without a verb: exit 1");
+	run(ftctl, "arb", "show");
+	expect(1, "--disk is required", "arb show without --disk: exit 1");
+	run(ftctl, "arb", "init", "--disk", path("arb"));
+	expect(1, "init needs --vm", "arb init without --vm: exit 1");
+	run(ftctl, "arb", "init", "--disk", path("arb"), "--vm", "v", "--hosts", "1");
+	expect(4, "hosts must be 2..", "arb init --hosts 1: exit 4");
+	run(ftctl, "arb", "init", "--disk", path("arb"), "--vm", "v");
+	expect(0, "generation 0", "arb init on a new file");
+	run(ftctl, "arb", "acquire", "--disk", path("arb"), "--host-id", "1",
+	    "--name", "a", "--base", "0");
+	expect(0, "won generation 1", "arb acquire: host 1 wins generation 1");
+	run(ftctl, "arb", "acquire", "--disk", path("arb"), "--host-id", "2",
+	    "--name", "b", "--base", "0");
+	expect(6, "belongs to host 1 (a)", "arb acquire: host 2 loses, exit 6, names the owner");
+	run(ftctl, "arb", "show", "--disk", path("arb"), "--json");
+	expect(0, "\"gen\":1,\"owner\":1,\"owner_name\":\"a\"", "arb show --json: generation 1, owner a");
+	run(ftctl, "arb", "acquire", "--disk", path("nothere"), "--host-id", "1",
+	    "--name", "a", "--base", "0");
+	expect(3, "cannot open", "arb acquire on a missing disk: exit 3, says why");
+	unlink(path("arb"));
 }
 
 /* The session of the test logs. */
@@ -362,7 +389,7 @@ int main(void)
 {
 	ftctl = getenv("FTCTL");
 	ftd = getenv("FTD");
-	tap_plan(41);
+	tap_plan(50);
 	if (!ftctl || !ftd || !mkdtemp(dir)) {
 		tap_diag("set FTCTL and FTD to the binaries under test");
 		return 1;
@@ -374,6 +401,7 @@ int main(void)
 	without_module();
 	log_files();
 	attach();
+	arb();
 	for (const char *f = "good.log bad.log keep.log"; *f;) {
 		char name[16];
 		int n = 0;

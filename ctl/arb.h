@@ -66,6 +66,7 @@ struct arb {
 	uint32_t hosts;		/* slots */
 	uint32_t host_id;	/* ours, 1..hosts */
 	char vm[ARB_NAME_LEN];	/* identity of the VM the area serves */
+	uint64_t created_ms;	/* when it was formatted: names the area */
 	char name[ARB_NAME_LEN];	/* our host name, kept in our slot */
 	unsigned char *buf;	/* aligned, the host slots' sectors */
 	struct arb_slot slot[ARB_MAX_HOSTS + 1];	/* [1..hosts] */

@@ -166,6 +166,7 @@ static int hdr_decode(const void *sec, struct arb *a, struct arb_err *e)
 				a->path, a->sector, a->hosts);
 	memcpy(a->vm, h.vm, sizeof(a->vm));
 	a->vm[sizeof(a->vm) - 1] = '\0';
+	a->created_ms = le64toh(h.created_ms);
 	return 0;
 }
 

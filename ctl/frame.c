@@ -198,10 +198,11 @@ size_t ftp_pair_encode(const struct ftp_pair *pr, unsigned char *out)
 	put64(out + 16, pr->session);
 	put64(out + 24, pr->gen);
 	put64(out + 32, pr->next_rec);
-	put32(out + 40, pr->hb_interval_ms);
-	put32(out + 44, pr->hb_timeout_ms);
-	put_name(out + 48, pr->vm);
-	put_name(out + 48 + FTP_NAME_LEN, pr->arb_vm);
+	put64(out + 40, pr->area);
+	put32(out + 48, pr->hb_interval_ms);
+	put32(out + 52, pr->hb_timeout_ms);
+	put32(out + 56, pr->port);
+	put_name(out + 60, pr->vm);
 	return FTP_PAIR_LEN;
 }
 
@@ -217,11 +218,13 @@ int ftp_pair_decode(const struct ftp_frame *f, struct ftp_pair *pr)
 	pr->session = get64(p + 16);
 	pr->gen = get64(p + 24);
 	pr->next_rec = get64(p + 32);
-	pr->hb_interval_ms = get32(p + 40);
-	pr->hb_timeout_ms = get32(p + 44);
-	if (!get_name(pr->vm, p + 48) || !get_name(pr->arb_vm, p + 48 + FTP_NAME_LEN))
+	pr->area = get64(p + 40);
+	pr->hb_interval_ms = get32(p + 48);
+	pr->hb_timeout_ms = get32(p + 52);
+	pr->port = get32(p + 56);
+	if (!get_name(pr->vm, p + 60))
 		return -1;
-	return pr->flags & ~__FTP_PAIR_F_ALL ? -1 : 0;
+	return pr->flags & ~__FTP_PAIR_F_ALL || pr->port > 65535 ? -1 : 0;
 }
 
 size_t ftp_ack_encode(const struct ftp_ack *a, unsigned char *out)
@@ -296,6 +299,7 @@ const char *ftp_err_name(unsigned int code)
 		[FTP_E_PROTO] = "protocol version", [FTP_E_MODULE] = "module version",
 		[FTP_E_IDENTITY] = "VM identity", [FTP_E_BUSY] = "already paired",
 		[FTP_E_STATE] = "wrong state", [FTP_E_INTERNAL] = "internal error",
+		[FTP_E_AUTH] = "authentication", [FTP_E_ARB] = "arbitration area",
 	};
 
 	return code < __FTP_E_LAST && names[code] ? names[code] : "unknown";

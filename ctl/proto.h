@@ -63,6 +63,8 @@ enum ftp_err {
 	FTP_E_BUSY,		/* that VM is already paired (second primary) */
 	FTP_E_STATE,		/* not now: wrong role, arbitration lost, ... */
 	FTP_E_INTERNAL,
+	FTP_E_AUTH,		/* the HELLO failed its tag: keys differ */
+	FTP_E_ARB,		/* no arbitration area for the VM, or another */
 	__FTP_E_LAST
 };
 
@@ -153,10 +155,11 @@ struct ftp_pair {
 	uint64_t session;	/* the primary's log session */
 	uint64_t gen;		/* arbitration generation the pair runs in */
 	uint64_t next_rec;	/* PAIR_OK: the record the backup wants next */
+	uint64_t area;		/* the arbitration area's creation stamp */
 	uint32_t hb_interval_ms;
 	uint32_t hb_timeout_ms;
+	uint32_t port;		/* the sender's heartbeat (and channel) port */
 	char vm[FTP_NAME_LEN];	/* identity both QEMUs were started with */
-	char arb_vm[FTP_NAME_LEN];	/* the arbitration area's VM */
 };
 
 #define FTP_PAIR_F_RESUME	1u	/* the pair exists: reconnect only */
@@ -184,7 +187,7 @@ int ftp_error_decode(const struct ftp_frame *f, struct ftp_error *e);
 int ftp_log_decode(const struct ftp_frame *f, uint64_t *first,
 		   const unsigned char **recs, size_t *len);
 #define FTP_HELLO_LEN	(2 + 2 + 2 + 2 + 4 + 4 + 2 * FTP_NONCE_LEN + FTP_NAME_LEN)
-#define FTP_PAIR_LEN	(4 + 4 + 8 * 4 + 4 + 4 + 2 * FTP_NAME_LEN)
+#define FTP_PAIR_LEN	(4 + 4 + 8 * 5 + 4 + 4 + 4 + FTP_NAME_LEN)
 #define FTP_ACK_LEN	16
 
 const char *ftp_type_name(unsigned int type);

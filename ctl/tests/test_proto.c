@@ -37,8 +37,8 @@ static void round_trip(void)
 			       .host_id = 2, .host = "hostb" }, h2;
 	struct ftp_pair p = { .flags = FTP_PAIR_F_RESUME, .host_id = 1, .pair_id = 77,
 			      .session = 0x1122334455667788ull, .gen = 9, .next_rec = 5,
-			      .hb_interval_ms = 100, .hb_timeout_ms = 600,
-			      .vm = "3f1c2a9e-0000-4000-8000-000000000001", .arb_vm = "a" }, p2;
+			      .area = 1234, .hb_interval_ms = 100, .hb_timeout_ms = 600, .port = 7788,
+			      .vm = "3f1c2a9e-0000-4000-8000-000000000001" }, p2;
 	unsigned char payload[FTP_PAIR_LEN + 64];
 	struct ftp_dir tx, rx;
 	struct ftp_stats st = { 0 };

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The VMs ftd knows, from either backend (vmif.h). */
+#include <string.h>
+
+#include "ftdlog.h"
+#include "pair.h"
+#include "vm.h"
+
+struct ftd_vm *ftd_vms;
+uint32_t ftd_module_version;
+
+struct ftd_vm *vm_find(uint32_t id)
+{
+	for (struct ftd_vm *v = ftd_vms; v; v = v->next)
+		if (v->id == id)
+			return v;
+	return NULL;
+}
+
+struct ftd_vm *vm_find_ident(const char *ident)
+{
+	for (struct ftd_vm *v = ftd_vms; v; v = v->next)
+		if (!v->gone && v->ident[0] && !strcmp(v->ident, ident))
+			return v;
+	return NULL;
+}
+
+void vm_changed(struct ftd_vm *vm, const char *why)
+{
+	fevent(vm->id, "vm", "%s: role %s%s", why, ftvm_role_name(vm->role),
+	       vm->gone ? ", stopped" : "");
+	if (vm->gone && vm->pair)
+		failover_vm_gone(vm->pair);
+}

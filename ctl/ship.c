@@ -250,7 +250,9 @@ static void send_ack(struct pair *p)
 		p->vm->ops->refresh(p->vm);
 		last = ft_now_ms();
 	}
-	p->replayed = a.replayed = p->vm->stats[KVMFT_STAT_REPLAYED];
+	/* The module's last record taken; the count where it has none. */
+	p->replayed = a.replayed = p->vm->log_replayed ? p->vm->log_replayed :
+				   p->vm->stats[KVMFT_STAT_REPLAYED];
 	if (p->ch && p->ch->state == CH_UP)
 		chan_send(p->ch, FTP_ACK, b, ftp_ack_encode(&a, b));
 }

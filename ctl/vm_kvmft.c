@@ -5,9 +5,10 @@
  * becomes an ftd_vm, named by the -uuid its QEMU was started with
  * (read from /proc/PID/cmdline), with the MAC of its NIC if one was set.
  *
- * Going live is the module's today: a backup whose log writer closes
- * takes what it holds and runs live. Stopping a VM is SIGKILL to its
- * VMM: a VM that lost must never run again.
+ * Going live is the module's PROMOTE: the backup takes the records it
+ * holds, then runs live; closing its log writer never does that (ftd may
+ * restart). Stopping a VM is SIGKILL to its VMM: a VM that lost must
+ * never run again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,11 @@ static int on_event(const struct ftvm *m, void *arg)
 	}
 	v->role = m->role;
 	memcpy(v->stats, m->stats, sizeof(v->stats));
+	v->log_replayed = m->log_replayed;
+	if (m->diverged_seq && !v->diverged_seq)
+		fevent(v->id, "diverged", "the backup's vCPU did not do what record %llu says: it is stopped there",
+		       (unsigned long long)m->diverged_seq);
+	v->diverged_seq = m->diverged_seq;
 	if (m->event == KVMFT_EVENT_DESTROY) {
 		v->gone = true;
 		v->role = KVMFT_ROLE_NONE;
@@ -208,11 +214,28 @@ static void k_close(struct ftd_vm *v)
 	v->log_fd = -1;
 }
 
-/* Closing the writer is the module's go-live: it takes what it holds. */
+/* PROMOTE: the backup takes what it holds, then runs live. */
 static int k_promote(struct ftd_vm *v, char *err, size_t len)
 {
-	if (v->log_fd < 0)
-		return snprintf(err, len, "VM %u has no log open", v->id), -1;
+	struct nl_msg *msg;
+	int ret = -ENOMEM;
+
+	if (!rq.sk)
+		return snprintf(err, len, "no netlink socket for PROMOTE"), -1;
+	msg = ftnl_msg(&rq, KVMFT_CMD_PROMOTE, 0);
+	if (msg && nla_put_u32(msg, KVMFT_A_VM_ID, v->id) >= 0)
+		ret = ftnl_request(&rq, msg, NULL, NULL);
+	else
+		nlmsg_free(msg);
+	if (ret == -EOPNOTSUPP || ret == -EINVAL) {
+		if (!rq.ext_msg[0])
+			snprintf(rq.ext_msg, sizeof(rq.ext_msg), "the module has no PROMOTE or refused it");
+	}
+	if (ret < 0 && ret != -EALREADY)
+		return snprintf(err, len, "PROMOTE of VM %u: %s (%s)", v->id,
+				rq.ext_msg[0] ? rq.ext_msg : strerror(-ret),
+				ft_errno_name(-ret)), -1;
+	/* Records not yet taken would only get EPIPE now. */
 	k_close(v);
 	return 0;
 }
@@ -234,6 +257,7 @@ static int refresh_cb(struct nlmsghdr *nlh, void *arg)
 	if (!ftvm_parse(nlh, &m)) {
 		memcpy(v->stats, m.stats, sizeof(v->stats));
 		v->role = m.role;
+		v->log_replayed = m.log_replayed;
 	}
 	return 0;
 }

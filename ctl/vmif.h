@@ -45,6 +45,8 @@ struct ftd_vm {
 	unsigned char mac[6];		/* the guest NIC's, for announcing */
 	bool has_mac;
 	uint64_t stats[__KVMFT_STAT_LAST];
+	uint64_t log_replayed;		/* backup: last record its vCPU took */
+	uint64_t diverged_seq;		/* backup: where it diverged, 0: never */
 	int log_fd;			/* -1: none */
 	uint64_t session;
 	const struct vm_ops *ops;

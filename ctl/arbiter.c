@@ -126,7 +126,6 @@ static void child(const struct arbiter_req *req, struct arbiter_ans *a)
 	int i;
 
 	a->ret = -1;
-	a->res.outcome = ARB_FAILED;
 	for (i = 0; i < req->ndisks; i++) {
 		if (arb_open(&arb, req->disks[i], 0, req->acquire ? req->host_id : 0,
 			     req->host, req->vm, &e) == 0)
@@ -148,6 +147,8 @@ static void child(const struct arbiter_req *req, struct arbiter_ans *a)
 	if (arb_read(&arb, &a->view, &e) == 0 &&
 	    (!req->acquire || arb_acquire(&arb, req->base, req->timeout_ms, &a->res, &e) == 0))
 		a->ret = 0;
+	else if (req->acquire)
+		a->res.outcome = ARB_FAILED;
 	a->err_no = e.err;
 	snprintf(a->err, sizeof(a->err), "%s", a->ret ? e.msg : "");
 	arb_close(&arb);

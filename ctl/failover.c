@@ -268,6 +268,9 @@ void failover_arbitrate(struct pair *p, const char *why)
 
 void failover_peer_unpaired(struct pair *p)
 {
+	/* Both sides are asking the disk: its answer decides, not this. */
+	if (p->state == PS_ARBITRATING)
+		return;
 	drop_channel(p, false);
 	if (!p->primary) {
 		hb_stop(p);

@@ -330,6 +330,9 @@ void pair_cmd_pair(struct ctl_client *c, struct ftd_vm *vm, const char *peer)
 	struct pair *p;
 	uint64_t id;
 
+	/* A pair that ended in this VM's favour leaves only its record. */
+	if (vm->pair && vm->pair->state == PS_LIVE && !vm->pair->waiter)
+		pair_free(vm->pair);
 	if (vm->pair) {
 		ctl_reply(c, FT_EXIT_REFUSED, "pair: VM %u is already in a pair (%s, peer %s)",
 			  vm->id, pair_state_name(vm->pair->state), vm->pair->peer);
@@ -533,6 +536,8 @@ static void server_frame(struct chan *ch, const struct ftp_frame *f)
 		on_pair(ch, f);
 		return;
 	}
+	if (f->type == FTP_PING)
+		return;
 	stats_chan.malformed++;
 	chan_close(ch, "expected PAIR");
 }

@@ -41,10 +41,14 @@ static void stats_json(struct json *j, const char *key, const struct ftp_stats *
 
 static void pair_json(struct json *j, const struct pair *p)
 {
+	char id[20];
+
 	json_obj_begin(j, "pair");
 	json_str(j, "state", pair_state_name(p->state));
 	json_str(j, "side", p->primary ? "primary" : "backup");
 	json_str(j, "why", p->why);
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)p->pair_id);
+	json_str(j, "pair_id", id);
 	json_str(j, "peer", p->peer_name[0] ? p->peer_name : p->peer);
 	json_str(j, "peer_addr", p->ch ? p->ch->name : p->peer);
 	json_u64(j, "peer_host_id", p->peer_host_id);

@@ -314,7 +314,9 @@ void ship_on_log(struct pair *p, const struct ftp_frame *f)
 		flush_pend(p);
 		return;
 	}
-	if (p->state != PS_BACKUP || ftp_log_decode(f, &first, &recs, &len) ||
+	/* A backup asking the disk by hand takes records until it is decided. */
+	if ((p->state != PS_BACKUP && !(p->state == PS_ARBITRATING && p->promote_asked)) ||
+	    ftp_log_decode(f, &first, &recs, &len) ||
 	    first != ship_next_rec(p)) {
 		stats_chan.malformed++;
 		chan_close(p->ch, "LOG frame out of sequence");

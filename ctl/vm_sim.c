@@ -54,13 +54,20 @@ static void make_records(struct ftd_vm *vm, struct sim *s, uint64_t n)
 {
 	static const uint8_t pio_data[4] = { 0x5a, 0, 0, 0 };
 
-	while (n-- && s->nbuf + KVMFT_REC_MAX_LEN <= SIM_BATCH) {
-		unsigned char *p = s->buf + s->nbuf;
+	/* Records are packed, so unaligned: each is made aligned, then copied. */
+	static union {
+		struct kvmft_rec h;
+		unsigned char b[KVMFT_REC_MAX_LEN];
+	} r;
+	size_t len;
 
-		s->nbuf += s->seq % 2 ?
-			ftlog_build_tsc(p, vm->session, KVMFT_REC_RDTSC, s->seq, 0,
+	while (n-- && s->nbuf + KVMFT_REC_MAX_LEN <= SIM_BATCH) {
+		len = s->seq % 2 ?
+			ftlog_build_tsc(r.b, vm->session, KVMFT_REC_RDTSC, s->seq, 0,
 					s->seq * 1000, 0) :
-			ftlog_build_pio(p, vm->session, s->seq, 0, 0x3f8, 1, 1, pio_data);
+			ftlog_build_pio(r.b, vm->session, s->seq, 0, 0x3f8, 1, 1, pio_data);
+		memcpy(s->buf + s->nbuf, r.b, len);
+		s->nbuf += len;
 		s->seq++;
 		vm->stats[KVMFT_STAT_RECORDED]++;
 	}

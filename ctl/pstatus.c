@@ -53,6 +53,8 @@ static void pair_json(struct json *j, const struct pair *p)
 	json_str(j, "peer_addr", p->ch ? p->ch->name : p->peer);
 	json_u64(j, "peer_host_id", p->peer_host_id);
 	json_str(j, "channel", chan_state(p));
+	json_u64(j, "chan_bytes_tx", p->ch ? p->ch->bytes_tx : 0);
+	json_u64(j, "chan_bytes_rx", p->ch ? p->ch->bytes_rx : 0);
 	json_u64(j, "sent", p->sent);
 	json_u64(j, "acked", p->primary ? p->acked : p->held);
 	json_u64(j, "held", p->held);

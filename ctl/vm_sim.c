@@ -73,23 +73,35 @@ static void make_records(struct ftd_vm *vm, struct sim *s, uint64_t n)
 	}
 }
 
-static void primary_tick(struct ftd_vm *vm, struct sim *s)
+/* Writes what was made; false if the log is full. */
+static bool flush(struct sim *s)
 {
-	uint64_t n = owed(s, s->rate);
-	ssize_t w;
+	ssize_t w = s->nbuf ? write(s->end, s->buf, s->nbuf) : 0;
 
-	/* A vCPU whose log is full does not run: it makes nothing. */
-	if (s->nbuf) {
-		vm->stats[KVMFT_STAT_LOG_WAITS]++;
-		n = 0;
-	}
-	make_records(vm, s, n);
-	if (!s->nbuf)
-		return;
-	w = write(s->end, s->buf, s->nbuf);
 	if (w > 0) {
 		memmove(s->buf, s->buf + w, s->nbuf - w);
 		s->nbuf -= w;
+	}
+	return !s->nbuf;
+}
+
+static void primary_tick(struct ftd_vm *vm, struct sim *s)
+{
+	uint64_t n = owed(s, s->rate), batch;
+
+	/* A vCPU whose log is full does not run: it makes nothing more. */
+	if (!flush(s)) {
+		vm->stats[KVMFT_STAT_LOG_WAITS]++;
+		return;
+	}
+	while (n) {
+		batch = n < SIM_BATCH / 64 ? n : SIM_BATCH / 64;
+		make_records(vm, s, batch);
+		n -= batch;
+		if (!flush(s)) {
+			vm->stats[KVMFT_STAT_LOG_WAITS]++;
+			return;
+		}
 	}
 }
 

@@ -33,22 +33,38 @@ static bool started;
 
 static const struct vm_ops kvmft_ops;
 
-/* -uuid and the first mac= of the VMM's command line. */
-static void read_cmdline(struct ftd_vm *v)
+/* /proc/PID/<what>, NUL-separated strings; its length, 0 if none. */
+static ssize_t read_proc(uint32_t pid, const char *what, char *buf, size_t len)
 {
-	char path[64], buf[8192], *p, *end, *mac;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", v->pid);
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return 0;
+	n = read(fd, buf, len - 1);
 	close(fd);
-	if (n <= 0)
-		return;
+	n = n < 0 ? 0 : n;
 	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * The identity: QEMU's -uuid, else KVMFT_IDENTITY in the VMM's
+ * environment (other VMMs, the test VMM); the MAC: the first mac=.
+ */
+static void read_cmdline(struct ftd_vm *v)
+{
+	static const char env[] = "KVMFT_IDENTITY=";
+	char buf[8192], *p, *end, *mac;
+	ssize_t n = read_proc(v->pid, "environ", buf, sizeof(buf));
+
+	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1)
+		if (!strncmp(p, env, sizeof(env) - 1))
+			snprintf(v->ident, sizeof(v->ident), "%s", p + sizeof(env) - 1);
+	n = read_proc(v->pid, "cmdline", buf, sizeof(buf));
 	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1) {
 		if ((!strcmp(p, "-uuid") || !strcmp(p, "--uuid")) && p + strlen(p) + 1 < end)
 			snprintf(v->ident, sizeof(v->ident), "%s", p + strlen(p) + 1);

@@ -17,12 +17,19 @@ struct ftd_vm *vm_find(uint32_t id)
 	return NULL;
 }
 
+/* Of the VMs with this identity, a free one first (role none, unpaired). */
 struct ftd_vm *vm_find_ident(const char *ident)
 {
-	for (struct ftd_vm *v = ftd_vms; v; v = v->next)
-		if (!v->gone && v->ident[0] && !strcmp(v->ident, ident))
+	struct ftd_vm *any = NULL;
+
+	for (struct ftd_vm *v = ftd_vms; v; v = v->next) {
+		if (v->gone || !v->ident[0] || strcmp(v->ident, ident))
+			continue;
+		if (!v->pair && v->role == KVMFT_ROLE_NONE)
 			return v;
-	return NULL;
+		any = any ? any : v;
+	}
+	return any;
 }
 
 void vm_changed(struct ftd_vm *vm, const char *why)

@@ -110,12 +110,46 @@ bool arbiter_busy(const struct arbiter *ab)
 	return ab->pid != 0;
 }
 
+/*
+ * Children whose owner went away: reaped here, so that the owner's
+ * memory (and its timers) can go now. They are not killed: one inside a
+ * write must finish it before any other arbitration of ours starts.
+ */
+static pid_t orphans[16];
+static struct timer orphan_timer;
+
+static void reap_orphans(void *arg)
+{
+	bool left = false;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(orphans) / sizeof(orphans[0]); i++) {
+		if (orphans[i] && waitpid(orphans[i], NULL, WNOHANG) != 0)
+			orphans[i] = 0;
+		left |= orphans[i] != 0;
+	}
+	if (left)
+		timer_arm_in(&orphan_timer, REAP_MS);
+}
+
 void arbiter_detach(struct arbiter *ab)
 {
 	ab->fn = NULL;
 	ab->answered = true;
 	timer_cancel(&ab->deadline);
+	timer_cancel(&ab->reap);
 	close_pipe(ab);
+	if (!ab->pid)
+		return;
+	for (size_t i = 0; i < sizeof(orphans) / sizeof(orphans[0]); i++)
+		if (!orphans[i]) {
+			orphans[i] = ab->pid;
+			break;
+		}
+	ab->pid = 0;
+	if (!orphan_timer.fn)	/* never re-init a timer that may be armed */
+		timer_init(&orphan_timer, reap_orphans, NULL);
+	timer_arm_in(&orphan_timer, 0);
 }
 
 /* In the child: find the area, read it, maybe acquire. */
@@ -160,9 +194,15 @@ int arbiter_start(struct arbiter *ab, const struct arbiter_req *req,
 	int p[2];
 	pid_t pid;
 
+	reap_orphans(NULL);
+	for (size_t i = 0; i < sizeof(orphans) / sizeof(orphans[0]); i++)
+		if (orphans[i] && !ab->pid)
+			ab->pid = -orphans[i];	/* only to say which */
 	if (ab->pid) {
 		snprintf(a->err, sizeof(a->err), "an earlier arbitration is still stuck in a disk I/O (pid %d): nobody may go live until it returns",
-			 (int)ab->pid);
+			 ab->pid < 0 ? -(int)ab->pid : (int)ab->pid);
+		if (ab->pid < 0)
+			ab->pid = 0;
 		return -1;
 	}
 	if (pipe2(p, O_CLOEXEC))

@@ -57,7 +57,10 @@ void arbiter_init(struct arbiter *ab);
 int arbiter_start(struct arbiter *ab, const struct arbiter_req *req,
 		  arbiter_fn fn, void *arg, struct arbiter_ans *a);
 bool arbiter_busy(const struct arbiter *ab);
-/* Forgets the callback (its owner goes away); the child is still reaped. */
+/*
+ * Forgets the callback (its owner goes away); a child still running is
+ * reaped by the module, and ab may be freed at once.
+ */
 void arbiter_detach(struct arbiter *ab);
 
 #endif

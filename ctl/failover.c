@@ -22,6 +22,8 @@
 
 #define ARB_RETRY_MS	1000
 
+static void retry(void *arg);
+
 /* --- Heartbeats. --- */
 
 static void hb_send(struct pair *p)
@@ -69,9 +71,14 @@ static void hb_tick(void *arg)
 	}
 }
 
-void hb_start(struct pair *p)
+void failover_init(struct pair *p)
 {
 	timer_init(&p->hb_timer, hb_tick, p);
+	timer_init(&p->arb_retry, retry, p);
+}
+
+void hb_start(struct pair *p)
+{
 	timer_arm_in(&p->hb_timer, 0);
 }
 
@@ -216,7 +223,6 @@ static void failed(struct pair *p, const struct arbiter_ans *a)
 		return;
 	}
 	pair_answer(p, FT_EXIT_ENV, "%s: still asking in the background", a->err);
-	timer_init(&p->arb_retry, retry, p);
 	timer_arm_in(&p->arb_retry, ARB_RETRY_MS);
 }
 
@@ -242,7 +248,6 @@ void failover_arbitrate(struct pair *p, const char *why)
 	    p->state != PS_ARBITRATING && p->state != PS_UNPAIRING)
 		return;
 	if (arbiter_busy(&p->arb)) {
-		timer_init(&p->arb_retry, retry, p);
 		timer_arm_in(&p->arb_retry, 100);
 		return;
 	}

@@ -27,6 +27,7 @@ void loop_set_events(int fd, short events);
 /* Forgets fd (does not close it). */
 void loop_del(int fd);
 
+/* Once per timer, before it is first armed: never while it is armed. */
 void timer_init(struct timer *t, loop_timer_fn fn, void *arg);
 void timer_arm(struct timer *t, uint64_t due_ms);
 void timer_arm_in(struct timer *t, uint64_t ms);

@@ -85,6 +85,8 @@ static struct pair *pair_new(struct ftd_vm *vm, bool primary)
 	arbiter_init(&p->arb);
 	timer_init(&p->deadline, on_deadline, p);
 	timer_init(&p->retry_timer, reconnect, p);
+	ship_init(p);
+	failover_init(p);
 	vm->pair = p;
 	p->next = pairs;
 	pairs = p;
@@ -111,6 +113,7 @@ void pair_free(struct pair *p)
 	ship_stop(p);
 	timer_cancel(&p->retry_timer);
 	timer_cancel(&p->deadline);
+	timer_cancel(&p->arb_retry);
 	arbiter_detach(&p->arb);
 	if (p->ch) {
 		p->ch->owner = NULL;

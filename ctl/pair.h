@@ -115,6 +115,7 @@ void pair_cmd_promote(struct ctl_client *c, struct ftd_vm *vm);
 void pair_status_json(struct json *j, const struct ftd_vm *vm);
 
 /* ship.c */
+void ship_init(struct pair *p);		/* at creation */
 void ship_start(struct pair *p);	/* once paired (either side) */
 void ship_stop(struct pair *p);
 void ship_on_log(struct pair *p, const struct ftp_frame *f);
@@ -128,6 +129,7 @@ uint64_t ship_lag(const struct pair *p);
 uint64_t ship_next_rec(const struct pair *p);
 
 /* failover.c */
+void failover_init(struct pair *p);	/* at creation */
 void hb_start(struct pair *p);
 void hb_stop(struct pair *p);
 void hb_on_datagram(const unsigned char *buf, size_t len,

@@ -337,11 +337,15 @@ void ship_reset_backup(struct pair *p)
 	p->npend = p->wdone && p->npend ? rec_len(p->pend) : 0;
 }
 
+void ship_init(struct pair *p)
+{
+	timer_init(&p->pump_timer, on_pump_timer, p);
+}
+
 void ship_start(struct pair *p)
 {
 	int fd = p->vm->log_fd;
 
-	timer_init(&p->pump_timer, on_pump_timer, p);
 	p->keep_first = 1;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	loop_add(fd, p->primary ? POLLIN : 0, on_log, p);

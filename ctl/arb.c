@@ -141,6 +141,27 @@ static int write_step(struct arb *a, enum arb_step step, struct arb_err *e)
 	return arb_write_slot(a, step, e);
 }
 
+#define GO_ON 2
+
+/*
+ * Writes our slot for this phase and reads everyone's: GO_ON if nobody
+ * is ahead of ballot b, 1 if the generation is decided already (r
+ * filled), 0 if outbid, -1 if it failed.
+ */
+static int phase(struct arb *a, enum arb_step step, uint64_t base,
+		 uint64_t want, uint64_t b, struct arb_result *r,
+		 struct arb_err *e)
+{
+	int ret;
+
+	if (write_step(a, step, e))
+		return -1;
+	ret = read_and_learn(a, base, want, r, e);
+	if (ret)
+		return ret;
+	return outbid(a, want, b) ? 0 : GO_ON;
+}
+
 /*
  * One ballot for generation want. 1: decided (r filled); 0: another host
  * had a higher ballot, try again; -1: failed.
@@ -165,24 +186,16 @@ static int ballot(struct arb *a, uint64_t base, uint64_t want,
 	me->committed_gen = cgen;
 	me->committed_owner = cowner;
 	/* Phase 1: announce b, then see whether anyone is ahead. */
-	if (write_step(a, ARB_STEP_WRITE_P1, e))
-		return -1;
-	ret = read_and_learn(a, base, want, r, e);
-	if (ret)
+	ret = phase(a, ARB_STEP_WRITE_P1, base, want, b, r, e);
+	if (ret != GO_ON)
 		return ret;
-	if (outbid(a, want, b))
-		return 0;
 	v = pick_value(a, want);
 	/* Phase 2: accept v at b, then check again. */
 	me->bal = b;
 	me->inp = v;
-	if (write_step(a, ARB_STEP_WRITE_P2, e))
-		return -1;
-	ret = read_and_learn(a, base, want, r, e);
-	if (ret)
+	ret = phase(a, ARB_STEP_WRITE_P2, base, want, b, r, e);
+	if (ret != GO_ON)
 		return ret;
-	if (outbid(a, want, b))
-		return 0;
 	/* v is chosen. Record it, so others learn it without a ballot. */
 	me->committed_gen = want;
 	me->committed_owner = v;

@@ -21,6 +21,7 @@ void conf_defaults(struct ftd_conf *c)
 	c->lag_slow = 4096;
 	c->lag_stall = 16384;
 	snprintf(c->socket, sizeof(c->socket), "%s", FTD_SOCK_PATH);
+	snprintf(c->state_dir, sizeof(c->state_dir), "/run/kvmft");
 	if (gethostname(c->host_name, sizeof(c->host_name)))
 		snprintf(c->host_name, sizeof(c->host_name), "localhost");
 	c->host_name[sizeof(c->host_name) - 1] = '\0';
@@ -105,6 +106,8 @@ static int set_key(struct ftd_conf *c, const char *k, const char *v,
 		ret = set_str(c->host_name, sizeof(c->host_name), v);
 	else if (!strcmp(k, "control_socket"))
 		ret = set_str(c->socket, sizeof(c->socket), v);
+	else if (!strcmp(k, "state_dir"))
+		ret = set_str(c->state_dir, sizeof(c->state_dir), v);
 	else if (!strcmp(k, "announce_dev"))
 		ret = set_str(c->announce_dev, sizeof(c->announce_dev), v);
 	else if (!strcmp(k, "arb_disk") && c->n_arb < FTD_MAX_DISKS)

@@ -33,6 +33,7 @@ struct ftd_conf {
 	uint32_t lag_slow;		/* records in flight before slowing */
 	uint32_t lag_stall;		/* ... before stalling */
 	char socket[108];		/* control socket */
+	char state_dir[200];		/* pairs kept across restarts */
 	char announce_dev[IFNAMSIZ];	/* where the MAC is announced */
 };
 

@@ -26,6 +26,7 @@
 struct ftd_conf conf;
 struct ftp_stats stats_chan, stats_hb;
 uint64_t ftd_epoch;
+bool ftd_exiting;
 
 #define MAX_SIM 16
 
@@ -218,6 +219,8 @@ int main(int argc, char **argv)
 		return ret < 0 ? FT_EXIT_OK : ret;
 	ret = configure(&o);
 	if (!ret)
+		pair_state_load();
+	if (!ret)
 		ret = backends(&o);
 	if (!ret)
 		ret = start(&o);
@@ -229,6 +232,7 @@ int main(int argc, char **argv)
 	     conf.host_name, conf.host_id, o.nsim ? "simulated VMs" : "kvmft module",
 	     conf.have_key ? "pairing on" : "pairing off: no key_file configured");
 	ret = loop_run();
+	ftd_exiting = true;
 	while (pairs)
 		pair_free(pairs);
 	ctl_stop();

@@ -49,6 +49,8 @@ void pair_set_state(struct pair *p, enum pair_state s, const char *fmt, ...)
 	va_list ap;
 
 	p->state = s;
+	if (s == PS_LIVE || s == PS_HALTED)
+		pair_unsave(p);	/* the pair is over */
 	va_start(ap, fmt);
 	vsnprintf(p->why, sizeof(p->why), fmt, ap);
 	va_end(ap);
@@ -109,6 +111,10 @@ void pair_free(struct pair *p)
 			break;
 		}
 	pair_answer(p, FT_EXIT_REFUSED, "the pair was taken down: %s", p->why);
+	/* ftd exiting keeps its pairs for the next one; ending one does not. */
+	if (!ftd_exiting && (p->state == PS_PRIMARY || p->state == PS_BACKUP ||
+			     p->state == PS_UNPAIRING))
+		pair_unsave(p);
 	hb_stop(p);
 	ship_stop(p);
 	timer_cancel(&p->retry_timer);
@@ -171,7 +177,7 @@ static void send_pair(struct pair *p, uint8_t type, uint32_t flags)
 }
 
 /* Heartbeats go to the peer's address at the port it told us. */
-static void set_hb_addr(struct pair *p, const char *addr, uint32_t port)
+void pair_set_hb(struct pair *p, const char *addr, uint32_t port)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)&p->hb_addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->hb_addr;
@@ -192,15 +198,29 @@ static void set_hb_addr(struct pair *p, const char *addr, uint32_t port)
 	}
 }
 
-static void paired(struct pair *p)
+void pair_resume_backup(struct pair *p)
 {
-	p->peer_name[0] = '\0';
-	snprintf(p->peer_name, sizeof(p->peer_name), "%s", p->ch->peer.host);
-	p->peer_host_id = p->ch->peer.host_id;
 	p->hb_rx_ms = ft_now_ms();
 	timer_cancel(&p->deadline);
 	ship_start(p);
 	hb_start(p);
+	pair_save(p);
+}
+
+static void paired(struct pair *p)
+{
+	snprintf(p->peer_name, sizeof(p->peer_name), "%s", p->ch->peer.host);
+	p->peer_host_id = p->ch->peer.host_id;
+	pair_resume_backup(p);
+}
+
+struct pair *pair_restored(struct ftd_vm *vm, bool primary, uint64_t pair_id)
+{
+	struct pair *p = pair_new(vm, primary);
+
+	if (p)
+		set_pair_id(p, pair_id);
+	return p;
 }
 
 /* --- The primary's side. --- */
@@ -211,7 +231,7 @@ static void primary_up(struct chan *ch)
 
 	if (!p)
 		return;
-	set_hb_addr(p, ch->name, p->port);
+	pair_set_hb(p, ch->name, p->port);
 	send_pair(p, FTP_PAIR, p->resuming ? FTP_PAIR_F_RESUME : 0);
 }
 
@@ -484,7 +504,7 @@ static void on_pair(struct chan *ch, const struct ftp_frame *f)
 	p->port = pr.port;
 	p->peer_host_id = pr.host_id;
 	snprintf(p->peer, sizeof(p->peer), "%s", ch->name);
-	set_hb_addr(p, ch->name, pr.port);
+	pair_set_hb(p, ch->name, pr.port);
 	pair_set_state(p, PS_PAIRING, "%s asks this host to be the backup of VM '%s': reading the arbitration disk",
 		       ch->peer.host, vm->ident);
 	copy_disks(&r);

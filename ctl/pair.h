@@ -91,13 +91,23 @@ struct pair {
 extern struct pair *pairs;
 extern struct ftd_conf conf;
 extern struct ftp_stats stats_chan, stats_hb;
-extern uint64_t ftd_epoch;		/* this ftd's restart count */
+extern uint64_t ftd_epoch;		/* when this ftd started, ms: rises */
+extern bool ftd_exiting;		/* pairs are freed, not ended */
 
 const char *pair_state_name(enum pair_state s);
 struct pair *pair_find_id(uint64_t pair_id);
 /* Sets the state, says why as an event, answers a waiting ftctl. */
 void pair_set_state(struct pair *p, enum pair_state s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* pairstate.c: pairs kept in state_dir across an ftd restart. */
+void pair_save(const struct pair *p);
+void pair_unsave(const struct pair *p);
+void pair_state_load(void);		/* at start */
+void pair_state_vm(struct ftd_vm *vm);	/* a VM the module shows */
+/* For pairstate.c: a pair made again, and its backup side going on. */
+struct pair *pair_restored(struct ftd_vm *vm, bool primary, uint64_t pair_id);
+void pair_resume_backup(struct pair *p);
+void pair_set_hb(struct pair *p, const char *addr, uint32_t port);
 /* Answers the ftctl waiting on p, if any. */
 void pair_answer(struct pair *p, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -114,6 +114,8 @@ static int on_event(const struct ftvm *m, void *arg)
 	v->role = m->role;
 	memcpy(v->stats, m->stats, sizeof(v->stats));
 	v->log_replayed = m->log_replayed;
+	v->log_seq = m->log_seq;
+	v->session = m->session;
 	if (m->diverged_seq && !v->diverged_seq)
 		fevent(v->id, "diverged", "the backup's vCPU did not do what record %llu says: it is stopped there",
 		       (unsigned long long)m->diverged_seq);
@@ -274,6 +276,7 @@ static int refresh_cb(struct nlmsghdr *nlh, void *arg)
 		memcpy(v->stats, m.stats, sizeof(v->stats));
 		v->role = m.role;
 		v->log_replayed = m.log_replayed;
+		v->log_seq = m.log_seq;
 	}
 	return 0;
 }

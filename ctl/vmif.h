@@ -46,6 +46,7 @@ struct ftd_vm {
 	bool has_mac;
 	uint64_t stats[__KVMFT_STAT_LAST];
 	uint64_t log_replayed;		/* backup: last record its vCPU took */
+	uint64_t log_seq;		/* backup: last record the module has */
 	uint64_t diverged_seq;		/* backup: where it diverged, 0: never */
 	int log_fd;			/* -1: none */
 	uint64_t session;

@@ -38,4 +38,6 @@ void vm_changed(struct ftd_vm *vm, const char *why)
 	       vm->gone ? ", stopped" : "");
 	if (vm->gone && vm->pair)
 		failover_vm_gone(vm->pair);
+	else if (!vm->pair)
+		pair_state_vm(vm);
 }

@@ -49,6 +49,7 @@ netns_setup() {
 		key_file = $W/psk
 		arb_disk = $W/disk
 		control_socket = $W/$h.sock
+		state_dir = $W/$h.state
 		hb_interval_ms = 100
 		hb_timeout_ms = $TIMEOUT_MS
 		arb_timeout_ms = 2000

@@ -49,6 +49,8 @@ static int check_slots(const struct arb *a, struct arb_err *e)
 
 int arb_read(struct arb *a, struct arb_view *v, struct arb_err *e)
 {
+	if (a->caw)
+		return arb_caw_read(a, v, e);
 	memset(v, 0, sizeof(*v));
 	if (arb_read_slots(a, e) || check_slots(a, e))
 		return -1;
@@ -231,6 +233,12 @@ int arb_acquire(struct arb *a, uint64_t base, unsigned int timeout_ms,
 		return arb_fail(e, EINVAL, "%s was opened to read only", a->path);
 	a->deadline_ms = ft_now_ms() + timeout_ms;
 	a->ios = 0;
+	if (a->caw) {
+		ret = arb_caw_acquire(a, base, r, e);
+		if (ret)
+			r->outcome = ARB_FAILED;
+		return ret;
+	}
 	ret = read_and_learn(a, base, want, r, e);
 	for (unsigned int attempt = 0; ret == 0; attempt++) {
 		ret = ballot(a, base, want, r, e);

@@ -67,6 +67,7 @@ struct arb {
 	uint32_t host_id;	/* ours, 1..hosts */
 	char vm[ARB_NAME_LEN];	/* identity of the VM the area serves */
 	uint64_t created_ms;	/* when it was formatted: names the area */
+	bool caw;		/* COMPARE AND WRITE area (arb_caw.c) */
 	char name[ARB_NAME_LEN];	/* our host name, kept in our slot */
 	unsigned char *buf;	/* aligned, the host slots' sectors */
 	struct arb_slot slot[ARB_MAX_HOSTS + 1];	/* [1..hosts] */
@@ -98,13 +99,17 @@ struct arb_result {
 	unsigned int ballots;	/* rounds it took */
 };
 
+#define ARB_FORMAT_FORCE	1u	/* overwrite a valid area */
+#define ARB_FORMAT_CAW		2u	/* arbitrate by COMPARE AND WRITE */
+
 /*
  * Writes an empty area for VM vm with hosts slots at offset (a multiple
- * of 4096) of path. Refuses to overwrite a valid area unless force.
- * 0, or -1 with *e filled.
+ * of 4096) of path. Refuses to overwrite a valid area unless
+ * ARB_FORMAT_FORCE; with ARB_FORMAT_CAW, refuses a device on which a
+ * COMPARE AND WRITE does not work. 0, or -1 with *e filled.
  */
 int arb_format(const char *path, uint64_t offset, const char *vm,
-	       uint32_t hosts, bool force, struct arb_err *e);
+	       uint32_t hosts, unsigned int flags, struct arb_err *e);
 
 /*
  * Opens the area at offset of path for host host_id called name. Checks
@@ -132,9 +137,19 @@ int arb_acquire(struct arb *a, uint64_t base, unsigned int timeout_ms,
 		struct arb_result *r, struct arb_err *e);
 
 /* arb_disk.c: the I/O and the on-disk encoding under arb.c. */
+int arb_io(struct arb *a, bool wr, void *buf, size_t len, uint64_t off,
+	   enum arb_step step, struct arb_err *e);
 int arb_read_slots(struct arb *a, struct arb_err *e);
 int arb_write_slot(struct arb *a, enum arb_step step, struct arb_err *e);
 int arb_fail(struct arb_err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* arb_caw.c */
+void arb_caw_encode(void *sec, uint64_t gen, uint32_t owner, const char *name);
+int arb_caw_probe(int fd, uint32_t lbs, uint64_t lba, const void *sec,
+		  struct arb_err *e);
+int arb_caw_read(struct arb *a, struct arb_view *v, struct arb_err *e);
+int arb_caw_acquire(struct arb *a, uint64_t base, struct arb_result *r,
+		    struct arb_err *e);
 
 #endif

@@ -27,7 +27,7 @@ struct arb_hdr_disk {
 	uint32_t version;
 	uint32_t sector;
 	uint32_t hosts;
-	uint32_t reserved;
+	uint32_t mode;		/* 0: Disk Paxos, 1: COMPARE AND WRITE */
 	uint64_t created_ms;
 	char vm[ARB_NAME_LEN];
 	uint32_t crc;
@@ -109,8 +109,8 @@ static int open_direct(const char *path, bool create, uint32_t *lbs,
 	return fd;
 }
 
-static int io(struct arb *a, bool wr, void *buf, size_t len, uint64_t off,
-	      enum arb_step step, struct arb_err *e)
+int arb_io(struct arb *a, bool wr, void *buf, size_t len, uint64_t off,
+	   enum arb_step step, struct arb_err *e)
 {
 	const char *what = wr ? "write" : "read";
 	ssize_t n;
@@ -131,11 +131,12 @@ static int io(struct arb *a, bool wr, void *buf, size_t len, uint64_t off,
 }
 
 static void hdr_encode(void *sec, const char *vm, uint32_t sector,
-		       uint32_t hosts)
+		       uint32_t hosts, bool caw)
 {
 	struct arb_hdr_disk h = { .magic = ARB_MAGIC };
 
 	h.version = htole32(ARB_VERSION);
+	h.mode = htole32(caw);
 	h.sector = htole32(sector);
 	h.hosts = htole32(hosts);
 	h.created_ms = htole64(realtime_ms());
@@ -161,12 +162,13 @@ static int hdr_decode(const void *sec, struct arb *a, struct arb_err *e)
 	a->sector = le32toh(h.sector);
 	a->hosts = le32toh(h.hosts);
 	if (a->sector < 512 || a->sector > 4096 || (a->sector & (a->sector - 1)) ||
-	    a->hosts < 2 || a->hosts > ARB_MAX_HOSTS || h.reserved)
+	    a->hosts < 2 || a->hosts > ARB_MAX_HOSTS || le32toh(h.mode) > 1)
 		return arb_fail(e, EBADMSG, "%s: the area's header is inconsistent (sector %u, hosts %u)",
 				a->path, a->sector, a->hosts);
 	memcpy(a->vm, h.vm, sizeof(a->vm));
 	a->vm[sizeof(a->vm) - 1] = '\0';
 	a->created_ms = le64toh(h.created_ms);
+	a->caw = le32toh(h.mode) == 1;
 	return 0;
 }
 
@@ -183,7 +185,7 @@ static int read_header(struct arb *a, struct arb_err *e)
 	sec = aligned(4096);
 	if (!sec)
 		return arb_fail(e, ENOMEM, "out of memory");
-	ret = io(a, false, sec, 4096, a->offset, ARB_STEP_READ, e);
+	ret = arb_io(a, false, sec, 4096, a->offset, ARB_STEP_READ, e);
 	if (!ret)
 		ret = hdr_decode(sec, a, e);
 	free(sec);
@@ -195,15 +197,23 @@ static size_t slots_len(const struct arb *a)
 	return (size_t)2 * a->hosts * a->sector;
 }
 
-int arb_format(const char *path, uint64_t offset, const char *vm,
-	       uint32_t hosts, bool force, struct arb_err *e)
+/* A COMPARE AND WRITE area: only where the device does one. */
+static int caw_check(struct arb *a, uint32_t lbs, struct arb_err *e)
 {
-	struct arb a = { .offset = offset };
-	struct arb_err old;
-	uint32_t lbs;
-	size_t len;
-	int ret;
+	if (!lbs)
+		return arb_fail(e, EOPNOTSUPP, "%s is a file: COMPARE AND WRITE needs a SCSI disk", a->path);
+	if (arb_io(a, false, a->buf + a->sector, a->sector, a->offset + a->sector,
+		   ARB_STEP_READ, e) ||
+	    arb_caw_probe(a->fd, lbs, (a->offset + a->sector) / lbs, a->buf + a->sector, e))
+		return arb_fail(e, e->err, "%s does not do COMPARE AND WRITE (%s); make a Disk Paxos area instead",
+				a->path, e->msg);
+	return 0;
+}
 
+static int format_open(struct arb *a, const char *path, uint64_t offset,
+		       const char *vm, uint32_t hosts, uint32_t *lbs,
+		       struct arb_err *e)
+{
 	if (offset % 4096)
 		return arb_fail(e, EINVAL, "offset %llu is not a multiple of 4096",
 				(unsigned long long)offset);
@@ -211,11 +221,24 @@ int arb_format(const char *path, uint64_t offset, const char *vm,
 		return arb_fail(e, EINVAL, "hosts must be 2..%d", ARB_MAX_HOSTS);
 	if (!vm || !*vm || strlen(vm) >= ARB_NAME_LEN)
 		return arb_fail(e, EINVAL, "the VM identity must be 1..%d bytes", ARB_NAME_LEN - 1);
-	snprintf(a.path, sizeof(a.path), "%s", path);
-	a.fd = open_direct(path, true, &lbs, e);
-	if (a.fd < 0)
+	snprintf(a->path, sizeof(a->path), "%s", path);
+	a->offset = offset;
+	a->fd = open_direct(path, true, lbs, e);
+	return a->fd < 0 ? -1 : 0;
+}
+
+int arb_format(const char *path, uint64_t offset, const char *vm,
+	       uint32_t hosts, unsigned int flags, struct arb_err *e)
+{
+	struct arb a = { 0 };
+	struct arb_err old;
+	uint32_t lbs;
+	size_t len;
+	int ret = -1;
+
+	if (format_open(&a, path, offset, vm, hosts, &lbs, e))
 		return -1;
-	if (!force && read_header(&a, &old) == 0) {
+	if (!(flags & ARB_FORMAT_FORCE) && read_header(&a, &old) == 0) {
 		close(a.fd);
 		return arb_fail(e, EEXIST, "%s already holds an area for VM '%s' (%u hosts); --force overwrites it, losing its generations",
 				path, a.vm, a.hosts);
@@ -225,15 +248,21 @@ int arb_format(const char *path, uint64_t offset, const char *vm,
 	len = (size_t)a.sector * (1 + 2 * hosts);
 	a.buf = aligned(len);
 	if (!a.buf) {
-		close(a.fd);
-		return arb_fail(e, ENOMEM, "out of memory");
+		arb_fail(e, ENOMEM, "out of memory");
+		goto out;
 	}
-	hdr_encode(a.buf, vm, a.sector, hosts);
+	if ((flags & ARB_FORMAT_CAW) && caw_check(&a, lbs, e))
+		goto out;
+	memset(a.buf, 0, len);
+	hdr_encode(a.buf, vm, a.sector, hosts, flags & ARB_FORMAT_CAW);
+	if (flags & ARB_FORMAT_CAW)
+		arb_caw_encode(a.buf + a.sector, 0, 0, "");
 	/* Slots first, header last: a half-formatted area has no header. */
-	ret = io(&a, true, a.buf + a.sector, len - a.sector, offset + a.sector,
-		 ARB_STEP_WRITE_COMMIT, e);
+	ret = arb_io(&a, true, a.buf + a.sector, len - a.sector, offset + a.sector,
+		     ARB_STEP_WRITE_COMMIT, e);
 	if (!ret)
-		ret = io(&a, true, a.buf, a.sector, offset, ARB_STEP_WRITE_COMMIT, e);
+		ret = arb_io(&a, true, a.buf, a.sector, offset, ARB_STEP_WRITE_COMMIT, e);
+out:
 	free(a.buf);
 	close(a.fd);
 	return ret;
@@ -288,7 +317,7 @@ static void slot_decode(const unsigned char *p, uint32_t sector,
 
 int arb_read_slots(struct arb *a, struct arb_err *e)
 {
-	if (io(a, false, a->buf, slots_len(a), a->offset + a->sector,
+	if (arb_io(a, false, a->buf, slots_len(a), a->offset + a->sector,
 	       ARB_STEP_READ, e))
 		return -1;
 	for (uint32_t h = 1; h <= a->hosts; h++)
@@ -319,7 +348,7 @@ int arb_write_slot(struct arb *a, enum arb_step step, struct arb_err *e)
 	b.crc = htole32(ftlog_crc32(&b, offsetof(struct arb_blk_disk, crc)));
 	memset(sec, 0, a->sector);
 	memcpy(sec, &b, sizeof(b));
-	if (io(a, true, sec, a->sector, a->offset + a->sector *
+	if (arb_io(a, true, sec, a->sector, a->offset + a->sector *
 	       (1 + 2 * (uint64_t)(a->host_id - 1) + seq % 2), step, e))
 		return -1;
 	s->seq = seq;
@@ -371,7 +400,7 @@ int arb_open(struct arb *a, const char *path, uint64_t offset,
 		arb_fail(e, EINVAL, "%s serves VM '%s', not '%s'", path, a->vm, vm);
 		goto fail;
 	}
-	if (!host_id) {		/* an observer: reads, never writes */
+	if (!host_id || a->caw) {	/* no slot of ours to check */
 		a->buf = aligned(slots_len(a));
 		if (a->buf)
 			return 0;

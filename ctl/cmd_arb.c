@@ -20,16 +20,18 @@ struct arb_opts {
 	const char *disk, *vm, *name;
 	uint64_t offset, base;
 	uint32_t hosts, host_id, timeout_ms;
-	bool force, json, have_base;
+	bool force, json, have_base, caw;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s arb init --disk PATH --vm IDENTITY [--hosts N] [--offset BYTES] [--force]\n"
+	fprintf(f, "Usage: %s arb init --disk PATH --vm IDENTITY [--hosts N] [--offset BYTES]\n"
+		"                   [--caw] [--force]\n"
 		"       %s arb show --disk PATH [--offset BYTES] [--json]\n"
 		"       %s arb acquire --disk PATH --host-id N --name NAME --base GEN\n"
 		"                      [--offset BYTES] [--timeout MS] [--json]\n\n"
-		"init formats an arbitration area for one VM (default 2 hosts).\n"
+		"init formats an arbitration area for one VM (default 2 hosts); with\n"
+		"--caw it arbitrates by SCSI COMPARE AND WRITE (the disk must do it).\n"
 		"show prints the newest generation, its owner and every host slot.\n"
 		"acquire asks for generation GEN+1 as host N; exit 0 if it won,\n"
 		"6 if another host owns it (or a newer one), 3 if the disk failed.\n",
@@ -60,6 +62,7 @@ static int parse_opt(int c, struct arb_opts *o)
 	case 'v': o->vm = optarg; return 0;
 	case 'n': o->name = optarg; return 0;
 	case 'f': o->force = true; return 0;
+	case 'C': o->caw = true; return 0;
 	case 'j': o->json = true; return 0;
 	case 'o':
 		return parse_u64(optarg, &o->offset) ? 0 : bad("offset", optarg);
@@ -90,6 +93,7 @@ static int parse(int argc, char **argv, struct arb_opts *o)
 		{ "host-id", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "caw", no_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -139,10 +143,11 @@ static int do_init(const struct arb_opts *o)
 		ft_msg("arb: init needs --vm, the identity both QEMUs were started with (-uuid)");
 		return FT_EXIT_USAGE;
 	}
-	if (arb_format(o->disk, o->offset, o->vm, o->hosts, o->force, &e))
+	if (arb_format(o->disk, o->offset, o->vm, o->hosts,
+		       (o->force ? ARB_FORMAT_FORCE : 0) | (o->caw ? ARB_FORMAT_CAW : 0), &e))
 		return failed(&e);
-	printf("%s: arbitration area for VM '%s', %u hosts, generation 0\n",
-	       o->disk, o->vm, o->hosts);
+	printf("%s: arbitration area for VM '%s', %u hosts, %s, generation 0\n",
+	       o->disk, o->vm, o->hosts, o->caw ? "COMPARE AND WRITE" : "Disk Paxos");
 	return FT_EXIT_OK;
 }
 
@@ -173,6 +178,7 @@ static void show_json(const struct arb *a, const struct arb_view *v)
 	json_str(&j, "vm", a->vm);
 	json_u64(&j, "hosts", a->hosts);
 	json_u64(&j, "sector", a->sector);
+	json_str(&j, "mode", a->caw ? "caw" : "paxos");
 	json_u64(&j, "gen", v->gen);
 	json_u64(&j, "owner", v->owner);
 	json_str(&j, "owner_name", v->gen ? v->owner_name : "");
@@ -189,13 +195,15 @@ static void show_text(const struct arb *a, const struct arb_view *v)
 	char when[32];
 	time_t t;
 
-	printf("%s: VM '%s', %u hosts, %u-byte sectors\n", a->path, a->vm,
-	       a->hosts, a->sector);
+	printf("%s: VM '%s', %u hosts, %u-byte sectors, %s\n", a->path, a->vm,
+	       a->hosts, a->sector, a->caw ? "COMPARE AND WRITE" : "Disk Paxos");
 	if (v->gen)
 		printf("generation %" PRIu64 ", owner host %u (%s)\n", v->gen,
 		       v->owner, v->owner_name);
 	else
 		printf("generation 0: nobody has won yet\n");
+	if (a->caw)
+		return;
 	printf("%-4s %-16s %6s %8s %8s %4s %9s  %s\n", "SLOT", "NAME", "GEN",
 	       "MBAL", "BAL", "INP", "COMMITTED", "WRITTEN");
 	for (uint32_t h = 1; h <= a->hosts; h++) {

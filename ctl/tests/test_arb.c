@@ -74,7 +74,7 @@ static void format(uint32_t hosts)
 {
 	struct arb_err e;
 
-	if (arb_format(disk, 0, VM, hosts, true, &e))
+	if (arb_format(disk, 0, VM, hosts, ARB_FORMAT_FORCE, &e))
 		tap_diag("format: %s", e.msg);
 }
 
@@ -83,16 +83,16 @@ static void checks_of_the_area(void)
 	struct arb_err e;
 	struct arb a;
 
-	ok(arb_format(disk, 100, VM, 2, false, &e) && e.err == EINVAL,
+	ok(arb_format(disk, 100, VM, 2, 0, &e) && e.err == EINVAL,
 	   "format refuses an unaligned offset: %s", e.msg);
-	ok(arb_format(disk, 0, VM, 1, false, &e) && e.err == EINVAL,
+	ok(arb_format(disk, 0, VM, 1, 0, &e) && e.err == EINVAL,
 	   "format refuses one host: %s", e.msg);
-	ok(arb_format(disk, 0, "", 2, false, &e) && e.err == EINVAL,
+	ok(arb_format(disk, 0, "", 2, 0, &e) && e.err == EINVAL,
 	   "format refuses an empty VM identity: %s", e.msg);
 	ok(arb_open(&a, disk, 0, 1, "h", VM, &e) && e.err == EINVAL &&
 	   strstr(e.msg, "arb init"), "open of an unformatted file says to init: %s", e.msg);
-	ok(!arb_format(disk, 0, VM, HOSTS, false, &e), "format an area of %d hosts", HOSTS);
-	ok(arb_format(disk, 0, VM, HOSTS, false, &e) && e.err == EEXIST,
+	ok(!arb_format(disk, 0, VM, HOSTS, 0, &e), "format an area of %d hosts", HOSTS);
+	ok(arb_format(disk, 0, VM, HOSTS, 0, &e) && e.err == EEXIST,
 	   "format refuses to overwrite an area without force: %s", e.msg);
 	ok(arb_open(&a, disk, 0, 1, "h", "another-vm", &e) && e.err == EINVAL &&
 	   strstr(e.msg, "another-vm"), "open for another VM refused: %s", e.msg);
@@ -100,6 +100,10 @@ static void checks_of_the_area(void)
 	   "open with host_id past the slots refused: %s", e.msg);
 	ok(arb_open(&a, "/nonexistent/disk", 0, 1, "h", VM, &e) && e.err == ENOENT,
 	   "open of a missing disk refused: %s", e.msg);
+	ok(arb_format(disk, 0, VM, HOSTS, ARB_FORMAT_FORCE | ARB_FORMAT_CAW, &e) &&
+	   e.err == EOPNOTSUPP && !arb_open(&a, disk, 0, 1, "h", VM, &e),
+	   "a COMPARE AND WRITE area on a file refused, the area left as it was: %s", e.msg);
+	arb_close(&a);
 }
 
 static void alone(void)
@@ -376,7 +380,7 @@ int main(void)
 	const char *env = getenv("ARB_ROUNDS");	/* longer runs by hand */
 	int fd, rounds = env ? atoi(env) : 100;
 
-	tap_plan(29);
+	tap_plan(30);
 	fd = mkstemp(disk);
 	if (fd < 0) {
 		printf("Bail out! mkstemp: %s\n", strerror(errno));

@@ -17,10 +17,13 @@
 #include "util.h"
 
 #define RBUF_LEN	ftp_frame_size(FTP_MAX_PAYLOAD)
+#define WBUF_MIN	(64 * 1024)
 #define WBUF_LEN	(8 * 1024 * 1024)
 #define HANDSHAKE_MS	5000
+#define MAX_UNPAIRED	32	/* connections not yet a pair's, at once */
 
 struct chan_local chan_local;
+static int unpaired;
 
 static void on_io(void *arg, int fd, short revents);
 static void parse(struct chan *ch);
@@ -65,7 +68,8 @@ static struct chan *chan_new(int fd, bool client, const struct chan_ops *ops,
 	if (!ch)
 		return NULL;
 	ch->rbuf = malloc(RBUF_LEN);
-	ch->wbuf = malloc(WBUF_LEN);
+	ch->wbuf = malloc(WBUF_MIN);
+	ch->wcap = WBUF_MIN;
 	if (!ch->rbuf || !ch->wbuf || loop_add(fd, POLLIN, on_io, ch) ||
 	    getrandom(ch->mine, FTP_NONCE_LEN, 0) != FTP_NONCE_LEN) {
 		free(ch->rbuf);
@@ -149,15 +153,30 @@ struct chan *chan_connect(const char *host, uint16_t port,
 struct chan *chan_accept(int fd, const struct sockaddr_storage *sa,
 			 const struct chan_ops *ops, void *owner)
 {
-	struct chan *ch = chan_new(fd, false, ops, owner);
+	struct chan *ch;
 
+	/* Handshakes are cheap to start: a flood of them is bounded. */
+	if (unpaired >= MAX_UNPAIRED) {
+		close(fd);
+		return NULL;
+	}
+	ch = chan_new(fd, false, ops, owner);
 	if (!ch) {
 		close(fd);
 		return NULL;
 	}
 	addr_name(sa, ch->name, sizeof(ch->name));
 	ch->state = CH_HELLO;
+	ch->counted = true;
+	unpaired++;
 	return ch;
+}
+
+void chan_adopted(struct chan *ch)
+{
+	if (ch->counted)
+		unpaired--;
+	ch->counted = false;
 }
 
 size_t chan_queued(const struct chan *ch)
@@ -187,8 +206,20 @@ void chan_hold_rx(struct chan *ch, bool hold)
 
 unsigned char *chan_reserve(struct chan *ch, uint32_t max)
 {
-	if (ch->closing || ch->wlen + ftp_frame_size(max) > WBUF_LEN)
+	size_t need = ch->wlen + ftp_frame_size(max), cap = ch->wcap;
+	unsigned char *nb;
+
+	if (ch->closing || need > WBUF_LEN)
 		return NULL;
+	while (cap < need)
+		cap *= 2;
+	if (cap != ch->wcap) {
+		nb = realloc(ch->wbuf, cap);
+		if (!nb)
+			return NULL;
+		ch->wbuf = nb;
+		ch->wcap = cap;
+	}
 	return ch->wbuf + ch->wlen + FTP_HDR_LEN;
 }
 
@@ -437,6 +468,7 @@ static void connected(struct chan *ch)
 
 static void chan_free(struct chan *ch)
 {
+	chan_adopted(ch);
 	free(ch->rbuf);
 	free(ch->wbuf);
 	free(ch);

@@ -54,7 +54,8 @@ struct chan {
 	unsigned char *rbuf;
 	size_t rlen;
 	unsigned char *wbuf;
-	size_t wlen;
+	size_t wlen, wcap;
+	bool counted;		/* among the connections not yet paired */
 	uint64_t last_rx_ms;	/* any good frame */
 	uint64_t frames_rx, frames_tx, bytes_rx, bytes_tx;
 	struct timer deadline;	/* connect and handshake */
@@ -62,6 +63,8 @@ struct chan {
 	void *owner;
 };
 
+/* The connection now belongs to a pair: no longer among the unpaired. */
+void chan_adopted(struct chan *ch);
 /* Starts connecting to host:port; NULL with err on an immediate failure. */
 struct chan *chan_connect(const char *host, uint16_t port,
 			  const struct chan_ops *ops, void *owner,

@@ -433,6 +433,7 @@ static void resume(struct chan *ch, const struct ftp_pair *pr)
 	p->ch = ch;
 	ch->ops = &pair_chan_ops;
 	ch->owner = p;
+	chan_adopted(ch);
 	ship_reset_backup(p);
 	send_pair(p, FTP_PAIR_OK, FTP_PAIR_F_RESUME);
 	fevent(p->vm->id, "channel-up", "%s reconnected; asking from record %llu",
@@ -497,6 +498,7 @@ static void on_pair(struct chan *ch, const struct ftp_frame *f)
 	p->ch = ch;
 	ch->owner = p;
 	ch->ops = &pair_chan_ops;
+	chan_adopted(ch);
 	set_pair_id(p, pr.pair_id);
 	p->session = pr.session;
 	p->gen = pr.gen;

@@ -2,7 +2,7 @@
 /*
  * Sends bad input to an ftd, for netns_test.sh: the kinds of frame the
  * logging channel must refuse and count, and the kinds of heartbeat.
- *   ftinject chan HOST PORT KEYFILE garbage|truncated|oversized|forged|replayed|version
+ *   ftinject chan HOST PORT KEYFILE garbage|truncated|oversized|forged|replayed|version|flood
  *   ftinject hb HOST PORT KEYFILE PAIR_ID garbage|truncated|oversized|forged|replayed
  * Exit 0 once sent and (for the channel) the daemon closed the
  * connection, 1 otherwise.
@@ -36,6 +36,8 @@ static int dial(const char *host, int port, int type)
 }
 
 /* Waits up to 3 s for the daemon to close the connection. */
+static int chan_frame(const char *host, int port, const char *mode);
+
 static int closed_by_peer(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -92,7 +94,36 @@ static int replay(int fd)
 	return write(fd, buf, 2 * n) != (ssize_t)(2 * n);
 }
 
+/*
+ * 64 idle connections at once: the daemon must close those past its cap
+ * on connections still in their handshake, at once.
+ */
+static int flood(const char *host, int port)
+{
+	struct pollfd p[64];
+	int closed = 0;
+	char c;
+
+	for (int i = 0; i < 64; i++)
+		p[i] = (struct pollfd){ .fd = dial(host, port, SOCK_STREAM), .events = POLLIN };
+	usleep(500 * 1000);
+	poll(p, 64, 0);
+	for (int i = 0; i < 64; i++) {
+		closed += (p[i].revents & POLLIN) && read(p[i].fd, &c, 1) == 0;
+		close(p[i].fd);
+	}
+	fprintf(stderr, "ftinject: %d of 64 connections closed at once\n", closed);
+	return closed >= 64 - 32 ? 0 : 1;
+}
+
 static int chan(const char *host, int port, const char *mode)
+{
+	if (!strcmp(mode, "flood"))
+		return flood(host, port);
+	return chan_frame(host, port, mode);
+}
+
+static int chan_frame(const char *host, int port, const char *mode)
 {
 	unsigned char nc[FTP_NONCE_LEN] = { 1 };
 	int fd = dial(host, port, SOCK_STREAM);

@@ -95,7 +95,7 @@ stop c
 pid=$(field b pair_id)
 h0=$(field b held)
 bad=0
-for m in garbage truncated oversized forged replayed version; do
+for m in garbage truncated oversized forged replayed version flood; do
 	ip netns exec "$NS"c "$INJECT" chan "$(addr b)" 7788 "$W/psk" $m || bad=1
 done
 for m in garbage truncated oversized forged replayed; do
@@ -105,7 +105,7 @@ sleep 0.5
 j=$(json b)
 cnt() { echo "$j" | grep -o "\"$1\":{[^}]*}" | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
 check '[ $bad = 0 ] && (for k in garbage truncated oversized forged replayed bad_version; do [ "$(cnt channel $k)" -ge 1 ] || exit 1; done)' \
-	"channel: garbage, truncated, oversized, forged, replayed, bad version each refused and counted"
+	"channel: garbage, truncated, oversized, forged, replayed, bad version each refused and counted; a flood of connections capped"
 check '(for k in garbage truncated oversized forged replayed; do [ "$(cnt heartbeat $k)" -ge 1 ] || exit 1; done)' \
 	"heartbeats: garbage, truncated, oversized, forged, replayed each refused and counted"
 check 'alive b && [ "$(state b)" = backup ] && [ "$(state a)" = primary ] && [ "$(field b held)" -gt "$h0" ]' \

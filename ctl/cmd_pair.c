@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ftctl pair, unpair, promote and genkey. The first three ask the local
+ * ftctl pair, unpair, promote, reconnect and genkey. All but genkey ask the local
  * ftd (its control socket) and wait for the outcome; ftd does the work
  * on both hosts. genkey prints a new pre-shared key for key_file.
  */
@@ -31,6 +31,11 @@ static void usage(FILE *f, const char *cmd)
 			"Ends VM ID's pair. On the primary's host the VM runs on alone,\n"
 			"once it has won the next generation on the disk; on the backup's\n"
 			"host the backup VM is stopped.\n", ft_prog);
+	else if (!strcmp(cmd, "reconnect"))
+		fprintf(f, "Usage: %s reconnect --vm ID\n\n"
+			"Drops VM ID's logging channel; the primary connects again and\n"
+			"resends the records the backup lacks. The pair goes on: heartbeats\n"
+			"are not touched.\n", ft_prog);
 	else
 		fprintf(f, "Usage: %s promote --vm ID [--timeout SECONDS]\n\n"
 			"Makes backup VM ID go live by hand, through the arbitration on the\n"
@@ -139,6 +144,11 @@ int unpair_main(int argc, char **argv)
 int promote_main(int argc, char **argv)
 {
 	return request(argc, argv, "promote");
+}
+
+int reconnect_main(int argc, char **argv)
+{
+	return request(argc, argv, "reconnect");
 }
 
 int genkey_main(int argc, char **argv)

@@ -157,7 +157,8 @@ static void request(struct ctl_client *c, char **w, int n)
 		status(c, vm, arg(w, n, "json") != NULL);
 	} else if (!strcmp(w[0], "events")) {
 		subscribe(c, arg(w, n, "json") != NULL);
-	} else if (strcmp(w[0], "pair") && strcmp(w[0], "unpair") && strcmp(w[0], "promote")) {
+	} else if (strcmp(w[0], "pair") && strcmp(w[0], "unpair") && strcmp(w[0], "promote") &&
+		   strcmp(w[0], "reconnect")) {
 		ctl_reply(c, FT_EXIT_USAGE, "unknown request '%s'", w[0]);
 	} else if (!privileged(c->fd)) {
 		ctl_reply(c, FT_EXIT_ENV, "%s needs root", w[0]);
@@ -170,6 +171,8 @@ static void request(struct ctl_client *c, char **w, int n)
 			ctl_reply(c, FT_EXIT_USAGE, "pair needs peer=HOST[:PORT]");
 	} else if (!strcmp(w[0], "unpair")) {
 		pair_cmd_unpair(c, vm);
+	} else if (!strcmp(w[0], "reconnect")) {
+		pair_cmd_reconnect(c, vm);
 	} else {
 		pair_cmd_promote(c, vm);
 	}

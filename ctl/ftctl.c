@@ -15,6 +15,7 @@ static const struct {
 	{ "pair", pair_main, "Pair a VM here (primary) with its backup on another host" },
 	{ "unpair", unpair_main, "End a VM's pair" },
 	{ "promote", promote_main, "Make a backup go live by hand, through arbitration" },
+	{ "reconnect", reconnect_main, "Drop a pair's logging channel; it reconnects and resends" },
 	{ "attach", attach_main, "Attach kvmft to a running VM" },
 	{ "detach", detach_main, "Detach kvmft from a VM" },
 	{ "status", status_main, "Show the attached VMs and their counters" },

@@ -649,3 +649,17 @@ const struct chan_ops pair_chan_ops = {
 	.frame = paired_frame,
 	.closed = paired_closed,
 };
+
+void pair_cmd_reconnect(struct ctl_client *c, struct ftd_vm *vm)
+{
+	struct pair *p = vm->pair;
+
+	if (!p || (p->state != PS_PRIMARY && p->state != PS_BACKUP)) {
+		ctl_reply(c, FT_EXIT_REFUSED, "reconnect: VM %u is not in a running pair", vm->id);
+		return;
+	}
+	if (p->ch)
+		chan_close(p->ch, "ftctl reconnect");
+	ctl_reply(c, FT_EXIT_OK, "VM %u: channel dropped; the primary reconnects and resends what the backup lacks",
+		  vm->id);
+}

@@ -122,6 +122,7 @@ extern const struct chan_ops server_chan_ops;
 void pair_cmd_pair(struct ctl_client *c, struct ftd_vm *vm, const char *peer);
 void pair_cmd_unpair(struct ctl_client *c, struct ftd_vm *vm);
 void pair_cmd_promote(struct ctl_client *c, struct ftd_vm *vm);
+void pair_cmd_reconnect(struct ctl_client *c, struct ftd_vm *vm);
 void pair_status_json(struct json *j, const struct ftd_vm *vm);
 
 /* ship.c */

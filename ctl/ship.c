@@ -77,7 +77,7 @@ static void ship_kept(struct pair *p)
 	size_t off = p->nship, end, n;
 	unsigned char *out;
 
-	while (p->ch && p->ch->state == CH_UP && off < p->nkeep) {
+	while (p->ch && p->ch->state == CH_UP && !p->resuming && off < p->nkeep) {
 		uint64_t first = p->sent + 1;
 
 		for (end = off; end < p->nkeep && end - off + rec_len(p->keep + end) <=
@@ -167,7 +167,8 @@ static void pump(struct pair *p)
 		       (unsigned long long)lag, conf.lag_stall);
 	}
 	ship_kept(p);
-	if (p->stalled || !p->ch || p->ch->state != CH_UP ||
+	/* A new connection carries nothing until PAIR_OK says from where. */
+	if (p->stalled || !p->ch || p->ch->state != CH_UP || p->resuming ||
 	    chan_queued(p->ch) > CHAN_HIGH || p->nship < p->nkeep) {
 		loop_set_events(p->vm->log_fd, 0);
 		timer_arm_in(&p->pump_timer, TICK_MS);

@@ -89,7 +89,7 @@ static void help(void)
 {
 	static const char *const cmds[] = {
 		"attach", "detach", "status", "events", "record", "replay",
-		"log-dump", "info", "arb", "pair", "unpair", "promote", "genkey",
+		"log-dump", "info", "arb", "pair", "unpair", "promote", "genkey", "reconnect",
 	};
 	char *line, *save = NULL, list[16384], name[32];
 	bool all = true;

@@ -344,15 +344,39 @@ static const char *pair_refusal(const struct ftd_vm *vm)
 	return NULL;
 }
 
+/* HOST, HOST:PORT, [V6ADDR] or [V6ADDR]:PORT; false if malformed. */
+static bool split_peer(const char *peer, char *host, size_t len, uint32_t *port)
+{
+	const char *end = peer[0] == '[' ? strchr(peer, ']') : NULL;
+	const char *colon = end ? (end[1] == ':' ? end + 1 : NULL) : strrchr(peer, ':');
+
+	if (peer[0] == '[' && (!end || (end[1] && end[1] != ':')))
+		return false;
+	if (!end && colon && strchr(peer, ':') != colon)
+		return false;	/* a bare IPv6 address: needs brackets */
+	if (colon && (!ft_parse_u32(colon + 1, port) || !*port || *port > 65535))
+		return false;
+	if (end)
+		snprintf(host, len, "%.*s", (int)(end - peer - 1), peer + 1);
+	else
+		snprintf(host, len, "%.*s", colon ? (int)(colon - peer) : (int)strlen(peer), peer);
+	return *host != '\0';
+}
+
 void pair_cmd_pair(struct ctl_client *c, struct ftd_vm *vm, const char *peer)
 {
-	const char *colon = strrchr(peer, ':'), *why = pair_refusal(vm);
+	const char *why = pair_refusal(vm);
+	char host[sizeof(((struct pair *)0)->peer)];
 	struct arbiter_req r = { 0 };
 	struct arbiter_ans e;
 	uint32_t port = conf.port;
 	struct pair *p;
 	uint64_t id;
 
+	if (!split_peer(peer, host, sizeof(host), &port)) {
+		ctl_reply(c, FT_EXIT_USAGE, "pair: bad peer '%s' (HOST, HOST:PORT or [IPv6]:PORT)", peer);
+		return;
+	}
 	/* A pair that ended in this VM's favour leaves only its record. */
 	if (vm->pair && vm->pair->state == PS_LIVE && !vm->pair->waiter)
 		pair_free(vm->pair);
@@ -365,10 +389,6 @@ void pair_cmd_pair(struct ctl_client *c, struct ftd_vm *vm, const char *peer)
 		ctl_reply(c, FT_EXIT_ENV, "pair: %s", why);
 		return;
 	}
-	if (colon && (!ft_parse_u32(colon + 1, &port) || !port || port > 65535)) {
-		ctl_reply(c, FT_EXIT_USAGE, "pair: bad port in '%s'", peer);
-		return;
-	}
 	p = pair_new(vm, true);
 	if (!p || getrandom(&id, sizeof(id), 0) != sizeof(id)) {
 		ctl_reply(c, FT_EXIT_ENV, "pair: out of memory or randomness");
@@ -377,7 +397,7 @@ void pair_cmd_pair(struct ctl_client *c, struct ftd_vm *vm, const char *peer)
 		return;
 	}
 	set_pair_id(p, id);
-	snprintf(p->peer, sizeof(p->peer), "%.*s", colon ? (int)(colon - peer) : (int)strlen(peer), peer);
+	snprintf(p->peer, sizeof(p->peer), "%s", host);
 	p->port = port;
 	p->waiter = c;
 	c->pair = p;

@@ -305,6 +305,31 @@ uint64_t ship_next_rec(const struct pair *p)
 	return next;
 }
 
+/*
+ * Every record as the module will check it (session, sequence, CRC),
+ * before any is kept: a bad one closes the channel, naming it.
+ */
+static int check_records(struct pair *p, const unsigned char *recs, size_t len,
+			 uint64_t seq)
+{
+	struct ftlog_err e;
+	size_t off = 0, n;
+	char why[300];
+
+	while (off < len) {
+		n = ftlog_check(recs + off, len - off, p->session, seq, &e);
+		if (!n) {
+			ft_fmt(why, sizeof(why), "record %llu from the primary is bad: %s",
+			       (unsigned long long)seq, e.msg);
+			chan_close(p->ch, why);
+			return -1;
+		}
+		off += n;
+		seq++;
+	}
+	return 0;
+}
+
 void ship_on_log(struct pair *p, const struct ftp_frame *f)
 {
 	const unsigned char *recs;
@@ -321,6 +346,10 @@ void ship_on_log(struct pair *p, const struct ftp_frame *f)
 	    first != ship_next_rec(p)) {
 		stats_chan.malformed++;
 		chan_close(p->ch, "LOG frame out of sequence");
+		return;
+	}
+	if (check_records(p, recs, len, first)) {
+		stats_chan.malformed++;
 		return;
 	}
 	if (!grow(&p->pend, &p->cappend, p->npend + len, PEND_MAX + FTP_MAX_PAYLOAD)) {

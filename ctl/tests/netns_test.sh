@@ -13,7 +13,7 @@
 set -u
 ROUNDS=${NETNS_ROUNDS:-20}
 . "$(dirname "$0")/netns_lib.sh"
-n=0 plan=30
+n=0 plan=31
 
 echo "TAP version 13"
 echo "1..$plan"
@@ -66,6 +66,11 @@ pair a b; rc=$?
 check '[ $rc = 0 ] && grep -q "at generation 2" "$W/out"' "pair again (a new backup VM): generation 2"
 
 # --- Refusals name their cause. ---
+out=$(ctl a pair --vm 1 --peer "fe80::1" 2>&1); rc1=$?
+out2=$(ctl a pair --vm 1 --peer "$(addr b):99999" 2>&1); rc2=$?
+check '[ $rc1 = 1 ] && [ $rc2 = 1 ] && echo "$out" | grep -q "\[IPv6\]" && [ "$(state a)" = primary ]' \
+	"a malformed --peer (bare IPv6, port 99999) is refused and changes nothing"
+
 ctl a unpair --vm 1 >/dev/null 2>&1; stop b
 start b --sim-vm vm-2
 pair a b; rc=$?

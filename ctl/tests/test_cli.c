@@ -206,6 +206,30 @@ static void arb(void)
 	unlink(path("arb"));
 }
 
+/* pair, unpair, promote, reconnect, genkey: what they say without ftd. */
+static void pair_cmds(void)
+{
+	static const char *const cmds[] = { "pair", "unpair", "promote", "reconnect" };
+	bool all = true;
+
+	setenv("FTD_SOCKET", path("no-ftd.sock"), 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		run(ftctl, cmds[i]);
+		all &= r.code == 1 && strstr(r.err, "--vm is required");
+	}
+	ok(all, "pair, unpair, promote, reconnect without --vm: exit 1, say so");
+	run(ftctl, "pair", "--vm", "1");
+	expect(1, "--peer HOST[:PORT] is required", "pair without --peer: exit 1");
+	run(ftctl, "unpair", "--vm", "1", "--peer", "x");
+	expect(1, "--peer is for pair only", "unpair --peer: exit 1");
+	run(ftctl, "pair", "--vm", "1", "--peer", "hostb");
+	expect(3, "ftd is not running (nothing answers on", "pair without ftd: exit 3, says ftd is not running");
+	run(ftctl, "genkey");
+	ok(r.code == 0 && strlen(r.out) == 65 && strspn(r.out, "0123456789abcdef") == 64,
+	   "genkey prints 64 hex digits");
+	unsetenv("FTD_SOCKET");
+}
+
 /* The session of the test logs. */
 #define SID 0xfeedc0de12345678ull
 
@@ -389,7 +413,7 @@ int main(void)
 {
 	ftctl = getenv("FTCTL");
 	ftd = getenv("FTD");
-	tap_plan(50);
+	tap_plan(55);
 	if (!ftctl || !ftd || !mkdtemp(dir)) {
 		tap_diag("set FTCTL and FTD to the binaries under test");
 		return 1;
@@ -402,6 +426,7 @@ int main(void)
 	log_files();
 	attach();
 	arb();
+	pair_cmds();
 	for (const char *f = "good.log bad.log keep.log"; *f;) {
 		char name[16];
 		int n = 0;

@@ -25,7 +25,7 @@ help:
 	@echo "make check      run every test (unit, DKMS, lab); ends 'N passed, N failed, N skipped'"
 	@echo "make check-debug  make check's tests under a KASAN/lockdep/kmemleak kernel built here"
 	@echo "make demo       boot the lab and run the record/replay demonstration"
-	@echo "make bench      measure in the lab what kvmft costs a VM (ratios to no kvmft)"
+	@echo "make bench      failover times and logging bandwidth of ftd; what kvmft costs a VM in the lab"
 	@echo "make install    install ftd, ftctl, the ftd systemd unit and man pages"
 	@echo "make dkms-install  add, build and install the module with DKMS for KVER"
 	@echo "variables: KVER=$(KVER) KDIR=$(KDIR)"

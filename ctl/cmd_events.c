@@ -4,9 +4,12 @@
  * as it happens, one per line (JSON Lines with --json).
  */
 #include <getopt.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <string.h>
 
+#include "ctlsock.h"
 #include "events.h"
 #include "ftctl.h"
 
@@ -18,7 +21,10 @@ struct printer {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s events [--json] [--count N] [--timeout SECONDS]\n",
+	fprintf(f, "Usage: %s events [--json] [--count N] [--timeout SECONDS]\n\n"
+		"Every VM, then every change as it happens, one line each. With ftd\n"
+		"running, from ftd: VMs and pairs (channel, heartbeats, arbitration,\n"
+		"promotion), each with its time; without ftd, the module's events.\n",
 		ft_prog);
 }
 
@@ -38,6 +44,52 @@ static void lost(void *arg)
 {
 	(void)arg;
 	ft_msg("events: notifications lost (receive buffer overran); dumping the state again");
+}
+
+/*
+ * With ftd running, its stream: every VM, then every change of a VM or
+ * a pair (channel, heartbeats, arbitration), each with its time.
+ */
+static int ftd_events(struct printer *p, uint32_t timeout)
+{
+	uint64_t deadline = ft_now_ms() + (uint64_t)timeout * 1000;
+	char req[32], buf[4096];
+	struct pollfd pfd;
+	int exit, fd, wait;
+	ssize_t n;
+
+	snprintf(req, sizeof(req), "events%s", p->json ? " json=1" : "");
+	fd = ctl_open(req, &exit);
+	if (fd < 0)
+		return exit;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	n = recv(fd, buf, sizeof(buf) - 1, 0);	/* "0 subscribed" */
+	for (;;) {
+		wait = timeout ? (int)(deadline > ft_now_ms() ? deadline - ft_now_ms() : 0) : -1;
+		if (n <= 0 || (timeout && !wait) || poll(&pfd, 1, wait) <= 0)
+			break;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		printf("%s\n", buf);
+		fflush(stdout);
+		if (p->limit && ++p->count >= p->limit) {
+			close(fd);
+			return FT_EXIT_OK;
+		}
+	}
+	close(fd);
+	if (n <= 0) {
+		ft_msg("events: ftd went away");
+		return FT_EXIT_ENV;
+	}
+	if (p->limit) {
+		ft_msg("events: timed out after %u s with %u of %u events", timeout,
+		       p->count, p->limit);
+		return FT_EXIT_TIMEOUT;
+	}
+	return FT_EXIT_OK;
 }
 
 int events_main(int argc, char **argv)
@@ -91,6 +143,8 @@ int events_main(int argc, char **argv)
 		return FT_EXIT_USAGE;
 	}
 
+	if (ctl_ftd_running())
+		return ftd_events(&p, have_timeout ? timeout : 0);
 	ret = ft_nl_connect(&nl, true);
 	if (ret)
 		return ret;

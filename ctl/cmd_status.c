@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlsock.h"
 #include "ftctl.h"
 #include "nl.h"
 #include "vm.h"
@@ -18,7 +19,11 @@ struct vms {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s status [--vm ID] [--json]\n", ft_prog);
+	fprintf(f, "Usage: %s status [--vm ID] [--json]\n\n"
+		"With ftd running: every VM it knows and its pair (role, peer, channel,\n"
+		"log positions sent/acked/replayed, lag, heartbeat age, arbitration\n"
+		"generation), and the frames and heartbeats it refused. Without ftd:\n"
+		"the module's VMs and their counters.\n", ft_prog);
 }
 
 static int collect(struct nlmsghdr *nlh, void *arg)
@@ -148,6 +153,27 @@ static void print_json(const struct vms *vms)
 	json_obj_end(&j);
 }
 
+/* With ftd running, it knows the VMs, their pairs and more: ask it. */
+static int ftd_status(bool have_id, uint32_t id, bool json)
+{
+	struct ctl_answer a;
+	char req[64];
+	int exit;
+
+	if (have_id)
+		snprintf(req, sizeof(req), "status vm=%u%s", id, json ? " json=1" : "");
+	else
+		snprintf(req, sizeof(req), "status%s", json ? " json=1" : "");
+	if (ctl_call(req, 10000, &a, &exit))
+		return exit;
+	if (a.code)
+		ft_msg("status: %s", a.msg);
+	else
+		fputs(a.body, stdout);
+	ctl_answer_free(&a);
+	return exit;
+}
+
 int status_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -189,6 +215,8 @@ int status_main(int argc, char **argv)
 		return FT_EXIT_USAGE;
 	}
 
+	if (ctl_ftd_running())
+		return ftd_status(have_id, id, json);
 	ret = ft_nl_connect(&nl, false);
 	if (ret)
 		return ret;

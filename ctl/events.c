@@ -10,15 +10,7 @@
 #include "evq.h"
 #include "util.h"
 
-struct listener {
-	struct ftnl *nl;
-	struct evq q;
-	uint32_t dump_seq;
-	bool dumping;
-	bool lost;		/* notifications lost: dump again */
-	bool gone;
-	int err;
-};
+#define listener ftev_listener
 
 static int start_dump(struct listener *l)
 {
@@ -106,6 +98,36 @@ static int deliver(struct listener *l, const struct ftev_ops *ops, void *arg,
 		if (ops->event(&vm, arg))
 			return FTEV_STOP;
 	return 0;
+}
+
+int ftev_listen_start(struct listener *l, struct ftnl *nl)
+{
+	memset(l, 0, sizeof(*l));
+	l->nl = nl;
+	evq_init(&l->q);
+	return start_dump(l);
+}
+
+int ftev_listen_read(struct listener *l, const struct ftev_ops *ops, void *arg)
+{
+	int ret = drain(l, ops, arg);
+
+	if (l->gone)
+		return FTEV_GONE;
+	if (l->err)
+		return l->err;
+	return ret < 0 ? ret : 0;
+}
+
+int ftev_listen_deliver(struct listener *l, const struct ftev_ops *ops,
+			void *arg, int *wait_ms)
+{
+	return deliver(l, ops, arg, wait_ms);
+}
+
+void ftev_listen_free(struct listener *l)
+{
+	evq_free(&l->q);
 }
 
 static int run(struct listener *l, const struct ftev_ops *ops, void *arg,

@@ -8,6 +8,7 @@
 #ifndef FT_EVENTS_H
 #define FT_EVENTS_H
 
+#include "evq.h"
 #include "nl.h"
 #include "vm.h"
 
@@ -24,6 +25,29 @@ enum {
 	FTEV_TIMEOUT,		/* timeout_ms passed */
 	FTEV_GONE,		/* the kvmft family was unregistered */
 };
+
+/*
+ * The listener itself, for a caller with its own poll loop (ftd):
+ * start, then on each POLLIN of ftnl_fd() call ftev_listen_read(), then
+ * ftev_listen_deliver(), which says how long until a held event is due.
+ * Both return 0, FTEV_STOP, FTEV_GONE or a negative errno.
+ */
+struct ftev_listener {
+	struct ftnl *nl;
+	struct evq q;
+	uint32_t dump_seq;
+	bool dumping;
+	bool lost;		/* notifications lost: dump again */
+	bool gone;
+	int err;
+};
+
+int ftev_listen_start(struct ftev_listener *l, struct ftnl *nl);
+int ftev_listen_read(struct ftev_listener *l, const struct ftev_ops *ops,
+		     void *arg);
+int ftev_listen_deliver(struct ftev_listener *l, const struct ftev_ops *ops,
+			void *arg, int *wait_ms);
+void ftev_listen_free(struct ftev_listener *l);
 
 /*
  * Runs until one of the FTEV_ reasons above, or a negative errno (with

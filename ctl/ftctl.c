@@ -12,6 +12,10 @@ static const struct {
 	int (*main)(int argc, char **argv);
 	const char *description;
 } subcommands[] = {
+	{ "pair", pair_main, "Pair a VM here (primary) with its backup on another host" },
+	{ "unpair", unpair_main, "End a VM's pair" },
+	{ "promote", promote_main, "Make a backup go live by hand, through arbitration" },
+	{ "reconnect", reconnect_main, "Drop a pair's logging channel; it reconnects and resends" },
 	{ "attach", attach_main, "Attach kvmft to a running VM" },
 	{ "detach", detach_main, "Detach kvmft from a VM" },
 	{ "status", status_main, "Show the attached VMs and their counters" },
@@ -20,6 +24,8 @@ static const struct {
 	{ "replay", replay_main, "Make a VM backup and feed it a saved log" },
 	{ "log-dump", log_dump_main, "List the records of a log file" },
 	{ "verify", verify_main, "Hash a VM's memory when its log reaches a record" },
+	{ "genkey", genkey_main, "Print a new pre-shared key for ftd's key_file" },
+	{ "arb", arb_main, "Format, show or test-and-set the shared arbitration disk" },
 	{ "info", info_main, "Show the module's protocol version and live objects" },
 #ifdef FT_HAVE_EXITS
 	{ "exits", exits_main, "Count KVM exits and their latency per exit reason (BPF)" },
@@ -37,7 +43,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nPass --help to any subcommand for its usage.\n");
 	fprintf(f, "Exit status: 0 ok, 1 usage, 2 refused by the kernel, "
 		"3 environment\n(module not loaded, no permission), "
-		"4 bad input file, 5 events timed out.\n");
+		"4 bad input file, 5 events timed out, 6 lost the arbitration,\n"
+		"7 refused by ftd or its peer.\n");
 }
 
 int main(int argc, char **argv)

@@ -17,6 +17,12 @@ int replay_main(int argc, char **argv);
 int info_main(int argc, char **argv);
 int log_dump_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
+int arb_main(int argc, char **argv);
+int pair_main(int argc, char **argv);
+int unpair_main(int argc, char **argv);
+int promote_main(int argc, char **argv);
+int reconnect_main(int argc, char **argv);
+int genkey_main(int argc, char **argv);
 int exits_main(int argc, char **argv);	/* cmd_exits.c, built if present */
 
 #endif

@@ -1,41 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ftd: the kvmft daemon. For now it only listens: it joins the events
- * group, dumps the attached VMs and logs every event until SIGTERM. It is
- * the seed of the pairing daemon (logging channel, heartbeats,
- * arbitration, promotion), none of which exists yet.
+ * ftd: the kvmft daemon, one per host. It follows the module's VMs (or
+ * simulated ones), pairs a primary with a backup on another host over
+ * the logging channel, ships the log and its acks, sends and watches
+ * heartbeats, and before any VM goes live, arbitrates on the shared disk.
+ * ftctl talks to it over its control socket. ftd(8), docs/channel.md.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
-#include "events.h"
-#include "json.h"
+#include "ctlsock.h"
+#include "ftdlog.h"
+#include "pair.h"
 #include "util.h"
 
-static struct {
-	bool json;
-	bool use_syslog;	/* in the background: no stderr to write to */
-	bool journal;		/* stderr is the journal: prefix <priority> */
-} cfg;
+struct ftd_conf conf;
+struct ftp_stats stats_chan, stats_hb;
+uint64_t ftd_epoch;
+bool ftd_exiting;
+
+#define MAX_SIM 16
+
+struct opts {
+	bool foreground, json;
+	const char *config;
+	const char *sim[MAX_SIM];
+	int nsim;
+};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s [--foreground] [--json]\n\n"
-		"Listens to the kvmft module and logs every VM event.\n"
-		"Pairing is not yet implemented: no log shipping, heartbeats,\n"
-		"arbitration or promotion.\n\n"
+	fprintf(f, "Usage: %s [--foreground] [--json] [--config FILE] [--sim-vm SPEC]...\n\n"
+		"Pairs protected VMs with their backups on another host, ships their\n"
+		"logs, watches heartbeats and, before any VM goes live, arbitrates on\n"
+		"the shared disk. ftctl talks to it (pair, unpair, promote, status).\n\n"
 		"  --foreground  stay in the foreground, log to stderr (systemd runs it so)\n"
 		"  --json        log JSON objects, one per line\n"
-		"  --help        show this message\n", ft_prog);
+		"  --config FILE the configuration (default %s; without it,\n"
+		"                and without a key_file in it, pairing is off)\n"
+		"  --sim-vm SPEC a simulated VM instead of the module's, for tests:\n"
+		"                IDENTITY[,rate=N][,replay=N][,mac=XX:XX:XX:XX:XX:XX]\n"
+		"  --help        show this message\n", ft_prog, FTD_CONF_PATH);
 }
 
 /* systemd sets JOURNAL_STREAM to "dev:ino" of the stream it gave us. */
@@ -50,129 +64,40 @@ static bool stderr_is_journal(void)
 	       st.st_ino == ino;
 }
 
-static void timestamp(char *buf, size_t len)
-{
-	struct timeval tv;
-	struct tm tm;
-	size_t n;
-
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(buf + n, len - n, ".%03ld", (long)tv.tv_usec / 1000);
-	strftime(buf + n, len - n, "%z", &tm);
-}
-
-/* Writes one finished line (no newline) where logs go. */
-static void emit(int prio, const char *line)
-{
-	if (cfg.use_syslog)
-		syslog(prio, "%s", line);
-	else if (cfg.journal)
-		fprintf(stderr, "<%d>%s\n", prio, line);
-	else
-		fprintf(stderr, "%s\n", line);
-}
-
-static void logf_(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void logf_(int prio, const char *fmt, ...)
-{
-	char ts[48], msg[512], *line = NULL;
-	size_t len = 0;
-	struct json j;
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	timestamp(ts, sizeof(ts));
-	f = open_memstream(&line, &len);
-	if (!f)
-		return;
-	if (cfg.json) {
-		json_init(&j, f);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "time", ts);
-		json_str(&j, "level", prio <= LOG_ERR ? "error" :
-			 prio == LOG_WARNING ? "warning" : "info");
-		json_str(&j, "msg", msg);
-		json_obj_end(&j);
-	} else {
-		fprintf(f, "%s %s\n", ts, msg);
-	}
-	fclose(f);
-	if (len && line[len - 1] == '\n')
-		line[len - 1] = '\0';
-	emit(prio, line);
-	free(line);
-}
-
-static int log_event(const struct ftvm *vm, void *arg)
-{
-	char ts[48], *line = NULL;
-	size_t len = 0;
-	struct json j;
-	FILE *f;
-
-	(void)arg;
-	timestamp(ts, sizeof(ts));
-	f = open_memstream(&line, &len);
-	if (!f)
-		return 0;
-	if (cfg.json) {
-		/* The VM object, with the time in front. */
-		json_init(&j, f);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "time", ts);
-		ftvm_json(&j, "vm", vm, true);
-		json_obj_end(&j);
-	} else {
-		fprintf(f, "%s ", ts);
-		ftvm_line(f, vm, false);
-	}
-	fclose(f);
-	if (len && line[len - 1] == '\n')
-		line[len - 1] = '\0';
-	emit(vm->event == KVMFT_EVENT_EXISTS ? LOG_INFO : LOG_NOTICE, line);
-	free(line);
-	return 0;
-}
-
-static void lost(void *arg)
-{
-	(void)arg;
-	logf_(LOG_WARNING, "events lost (receive buffer overran); dumping the state again");
-}
-
-int main(int argc, char **argv)
+static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "sim-vm", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	static const struct ftev_ops ops = { .event = log_event, .lost = lost };
-	bool foreground = false;
-	struct ftnl nl;
-	int c, ret, signo;
+	int c;
 
-	ft_prog = "ftd";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			foreground = true;
+			o->foreground = true;
 			break;
 		case 'j':
-			cfg.json = true;
+			o->json = true;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			if (o->nsim == MAX_SIM) {
+				ft_msg("at most %d --sim-vm", MAX_SIM);
+				return FT_EXIT_USAGE;
+			}
+			o->sim[o->nsim++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return FT_EXIT_OK;
+			return -1;
 		default:
 			ft_bad_option(NULL, c, argv);
 			usage(stderr);
@@ -184,36 +109,133 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return FT_EXIT_USAGE;
 	}
+	return 0;
+}
 
-	/* Before daemonizing, so that "module not loaded" reaches the caller. */
-	ret = ft_nl_connect(&nl, true);
-	if (ret)
-		return ret;
-	cfg.journal = foreground && stderr_is_journal();
-	if (!foreground) {
-		if (daemon(0, 0)) {
-			ft_err("daemon", errno, NULL);
-			return FT_EXIT_ENV;
-		}
-		openlog("ftd", LOG_PID, LOG_DAEMON);
-		cfg.use_syslog = true;
+static int configure(const struct opts *o)
+{
+	char err[600];
+
+	conf_defaults(&conf);
+	if (conf_load(&conf, o->config ? o->config : FTD_CONF_PATH, o->config != NULL,
+		      err, sizeof(err))) {
+		ft_msg("%s", err);
+		return FT_EXIT_INPUT;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	logf_(LOG_INFO, "ftd started (pid %d); logging kvmft events; pairing not yet implemented",
-	      (int)getpid());
-
-	ret = ftev_run(&nl, &ops, NULL, -1, &signo);
-	ftnl_close(&nl);
-	switch (ret) {
-	case FTEV_SIGNAL:
-		logf_(LOG_INFO, "SIG%s received; exiting", sigabbrev_np(signo));
-		return FT_EXIT_OK;
-	case FTEV_GONE:
-		logf_(LOG_ERR, "the kvmft module was unloaded; exiting");
+	if (conf.key_file[0] && conf_load_key(&conf, err, sizeof(err))) {
+		ft_msg("%s", err);
 		return FT_EXIT_ENV;
 	}
-	logf_(LOG_ERR, "events: %s (%s)",
-	      nl.ext_msg[0] ? nl.ext_msg : strerror(-ret),
-	      ft_errno_name(-ret));
-	return FT_EXIT_KERNEL;
+	chan_local = (struct chan_local){
+		.psk = conf.psk, .host = conf.host_name, .host_id = conf.host_id,
+		.proto_min = FTP_PROTO_MIN, .proto_max = FTP_PROTO_MAX,
+		.stats = &stats_chan,
+	};
+	/* A test hook: speak another protocol version, to be refused. */
+	if (getenv("FTD_TEST_PROTO"))
+		chan_local.proto_min = chan_local.proto_max = atoi(getenv("FTD_TEST_PROTO"));
+	return 0;
+}
+
+static int backends(const struct opts *o)
+{
+	char err[300];
+	int ret;
+
+	for (int i = 0; i < o->nsim; i++)
+		if (vm_sim_add(o->sim[i], err, sizeof(err))) {
+			ft_msg("%s", err);
+			return FT_EXIT_USAGE;
+		}
+	if (o->nsim)
+		return 0;
+	ret = vm_kvmft_start(err, sizeof(err));
+	chan_local.module_version = ftd_module_version;
+	return ret;
+}
+
+static void on_signal(void *arg, int fd, short revents)
+{
+	struct signalfd_siginfo si;
+
+	(void)arg, (void)revents;
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		flog(LOG_INFO, "SIG%s received; exiting", sigabbrev_np(si.ssi_signo));
+		loop_stop(FT_EXIT_OK);
+	}
+}
+
+static int signals(void)
+{
+	sigset_t mask;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -1;
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -1 : loop_add(fd, POLLIN, on_signal, NULL);
+}
+
+/* Sockets, then the background: errors so far reach the caller. */
+static int start(const struct opts *o)
+{
+	char err[300];
+
+	if (ctl_start(conf.socket, err, sizeof(err))) {
+		ft_msg("%s", err);
+		return FT_EXIT_ENV;
+	}
+	if (conf.have_key && net_start(err, sizeof(err))) {
+		ft_msg("%s", err);
+		return FT_EXIT_ENV;
+	}
+	if (signals()) {
+		ft_err("signals", errno, NULL);
+		return FT_EXIT_ENV;
+	}
+	if (!o->foreground && daemon(0, 0)) {
+		ft_err("daemon", errno, NULL);
+		return FT_EXIT_ENV;
+	}
+	if (!o->foreground)
+		openlog("ftd", LOG_PID, LOG_DAEMON);
+	flog_init(o->json, !o->foreground, o->foreground && stderr_is_journal());
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct timespec ts;
+	int ret;
+
+	ft_prog = "ftd";
+	ret = parse(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? FT_EXIT_OK : ret;
+	ret = configure(&o);
+	if (!ret)
+		pair_state_load();
+	if (!ret)
+		ret = backends(&o);
+	if (!ret)
+		ret = start(&o);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ftd_epoch = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	flog(LOG_INFO, "ftd started (pid %d), host %s, host_id %u, %s; %s", (int)getpid(),
+	     conf.host_name, conf.host_id, o.nsim ? "simulated VMs" : "kvmft module",
+	     conf.have_key ? "pairing on" : "pairing off: no key_file configured");
+	ret = loop_run();
+	ftd_exiting = true;
+	while (pairs)
+		pair_free(pairs);
+	ctl_stop();
+	vm_kvmft_stop();
+	return ret;
 }

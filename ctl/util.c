@@ -117,6 +117,16 @@ int ft_log_open_failed(const char *op, const struct ft_log_err *e)
 	return e->exit;
 }
 
+char *ft_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
 bool ft_parse_u32(const char *s, uint32_t *v)
 {
 	unsigned long long n;

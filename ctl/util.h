@@ -18,6 +18,8 @@ enum {
 	FT_EXIT_ENV = 3,	/* module not loaded, no /dev/kvmft, no VM fd */
 	FT_EXIT_INPUT = 4,	/* bad input file */
 	FT_EXIT_TIMEOUT = 5,	/* `events --timeout` before `--count` */
+	FT_EXIT_LOST = 6,	/* another host won the arbitration */
+	FT_EXIT_REFUSED = 7,	/* ftd or its peer refused; the message says why */
 };
 
 #define COLOR_RED	"\033[31m"
@@ -69,6 +71,13 @@ int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
  * Returns the exit code, e->exit.
  */
 int ft_log_open_failed(const char *op, const struct ft_log_err *e);
+
+/*
+ * snprintf() for messages that may be cut short on purpose (a peer's
+ * name, a path): returns buf.
+ */
+char *ft_fmt(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Strict decimal parse; false on junk or overflow. */
 bool ft_parse_u32(const char *s, uint32_t *v);

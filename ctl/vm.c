@@ -15,7 +15,18 @@ static struct nla_policy vm_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_SEQ]	= { .type = NLA_U64 },
 	[KVMFT_A_VCPUS]	= { .type = NLA_U32 },
 	[KVMFT_A_STATS]	= { .type = NLA_NESTED },
+	[KVMFT_A_SESSION] = { .type = NLA_U64 },
+	[KVMFT_A_LOG_SEQ] = { .type = NLA_U64 },
+	[KVMFT_A_LOG_SHIPPED] = { .type = NLA_U64 },
+	[KVMFT_A_LOG_REPLAYED] = { .type = NLA_U64 },
+	[KVMFT_A_DIVERGED_SEQ] = { .type = NLA_U64 },
+	[KVMFT_A_VM_FLAGS] = { .type = NLA_U32 },
 };
+
+static uint64_t u64_or_0(struct nlattr *a)
+{
+	return a ? nla_get_u64(a) : 0;
+}
 
 int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm)
 {
@@ -41,6 +52,13 @@ int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm)
 		vm->has_seq = true;
 		vm->seq = nla_get_u64(tb[KVMFT_A_SEQ]);
 	}
+	vm->session = u64_or_0(tb[KVMFT_A_SESSION]);
+	vm->log_seq = u64_or_0(tb[KVMFT_A_LOG_SEQ]);
+	vm->log_shipped = u64_or_0(tb[KVMFT_A_LOG_SHIPPED]);
+	vm->log_replayed = u64_or_0(tb[KVMFT_A_LOG_REPLAYED]);
+	vm->diverged_seq = u64_or_0(tb[KVMFT_A_DIVERGED_SEQ]);
+	if (tb[KVMFT_A_VM_FLAGS])
+		vm->flags = nla_get_u32(tb[KVMFT_A_VM_FLAGS]);
 	if (tb[KVMFT_A_STATS]) {
 		nla_for_each_nested(a, tb[KVMFT_A_STATS], rem) {
 			unsigned int t = nla_type(a);

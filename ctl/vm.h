@@ -25,6 +25,13 @@ struct ftvm {
 	bool has_seq;
 	uint64_t seq;
 	uint64_t stats[__KVMFT_STAT_LAST];
+	/* The log's positions (0 where the module does not say). */
+	uint64_t session;
+	uint64_t log_seq;	/* last record appended (recorded/received) */
+	uint64_t log_shipped;	/* primary: last read out */
+	uint64_t log_replayed;	/* backup: last taken by its vCPU */
+	uint64_t diverged_seq;	/* backup: where it diverged, 0: never */
+	uint32_t flags;		/* KVMFT_VM_F_* */
 };
 
 /* Parses a kvmft message; -EBADMSG if it is malformed or has no VM id. */

@@ -4,7 +4,7 @@
 # make check: everything that can be tested, in order of cost.
 #   1. build (module with W=1, userspace with -Werror)
 #   2. checkpatch --strict on kmod/; unit tests of ctl/ on this machine,
-#      under ASan/UBSan
+#      under ASan/UBSan; ftd between network namespaces (no KVM needed)
 #   3. DKMS add/build/install for the Debian kernel
 #   4. the lab's own tests (boots the lab)
 #   5. the selftests inside the lab, with the DKMS module
@@ -68,6 +68,10 @@ step_status checkpatch checkpatch "${PIPESTATUS[0]}"
 say "unit tests (ctl, ASan/UBSan)"
 make -s -C ctl test 2>&1 | tee "$out/unit.tap"
 step_status "unit tests" unit "${PIPESTATUS[0]}"
+
+say "namespace tests (ftd, ASan/UBSan)"
+make -s -C ctl netns-test 2>&1 | tee "$out/netns.tap"
+step_status "namespace tests" netns "${PIPESTATUS[0]}"
 
 say "DKMS"
 scripts/dkms.sh --tap | tee "$out/dkms.tap"

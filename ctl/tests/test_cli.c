@@ -89,7 +89,7 @@ static void help(void)
 {
 	static const char *const cmds[] = {
 		"attach", "detach", "status", "events", "record", "replay",
-		"log-dump", "info",
+		"log-dump", "info", "arb", "pair", "unpair", "promote", "genkey", "reconnect",
 	};
 	char *line, *save = NULL, list[16384], name[32];
 	bool all = true;
@@ -101,8 +101,8 @@ static void help(void)
 		all &= !!strstr(r.out, name);
 	}
 	ok(all, "--help lists every subcommand");
-	ok(!strstr(r.out, "pair") && !strstr(r.out, "promote"),
-	   "--help offers no pair, unpair or promote (not written yet)");
+	ok(strstr(r.out, "\n  pair ") && strstr(r.out, "\n  unpair ") &&
+	   strstr(r.out, "\n  promote "), "--help offers pair, unpair and promote");
 
 	/* Every listed subcommand answers its own --help. */
 	snprintf(list, sizeof(list), "%s", r.out);
@@ -136,7 +136,7 @@ static void help(void)
 	run(ftctl, "events", "--timeout", "0");
 	expect(1, "bad timeout", "events --timeout 0: exit 1");
 	run(ftd, "--help");
-	expect(0, "not yet implemented", "ftd --help says pairing is not implemented");
+	expect(0, "--sim-vm SPEC", "ftd --help lists its options");
 	run(ftd, "--bogus");
 	expect(1, "unknown option '--bogus'", "ftd with a bad option: exit 1");
 }
@@ -177,6 +177,57 @@ static char *path(const char *name)
 	i = (i + 1) % 4;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
 	return buf[i];
+}
+
+/* ftctl arb on a file: what it refuses, and one acquire each way. */
+static void arb(void)
+{
+	run(ftctl, "arb");
+	expect(1, "expected init, show or acquire", "arb without a verb: exit 1");
+	run(ftctl, "arb", "show");
+	expect(1, "--disk is required", "arb show without --disk: exit 1");
+	run(ftctl, "arb", "init", "--disk", path("arb"));
+	expect(1, "init needs --vm", "arb init without --vm: exit 1");
+	run(ftctl, "arb", "init", "--disk", path("arb"), "--vm", "v", "--hosts", "1");
+	expect(4, "hosts must be 2..", "arb init --hosts 1: exit 4");
+	run(ftctl, "arb", "init", "--disk", path("arb"), "--vm", "v");
+	expect(0, "generation 0", "arb init on a new file");
+	run(ftctl, "arb", "acquire", "--disk", path("arb"), "--host-id", "1",
+	    "--name", "a", "--base", "0");
+	expect(0, "won generation 1", "arb acquire: host 1 wins generation 1");
+	run(ftctl, "arb", "acquire", "--disk", path("arb"), "--host-id", "2",
+	    "--name", "b", "--base", "0");
+	expect(6, "belongs to host 1 (a)", "arb acquire: host 2 loses, exit 6, names the owner");
+	run(ftctl, "arb", "show", "--disk", path("arb"), "--json");
+	expect(0, "\"gen\":1,\"owner\":1,\"owner_name\":\"a\"", "arb show --json: generation 1, owner a");
+	run(ftctl, "arb", "acquire", "--disk", path("nothere"), "--host-id", "1",
+	    "--name", "a", "--base", "0");
+	expect(3, "cannot open", "arb acquire on a missing disk: exit 3, says why");
+	unlink(path("arb"));
+}
+
+/* pair, unpair, promote, reconnect, genkey: what they say without ftd. */
+static void pair_cmds(void)
+{
+	static const char *const cmds[] = { "pair", "unpair", "promote", "reconnect" };
+	bool all = true;
+
+	setenv("FTD_SOCKET", path("no-ftd.sock"), 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		run(ftctl, cmds[i]);
+		all &= r.code == 1 && strstr(r.err, "--vm is required");
+	}
+	ok(all, "pair, unpair, promote, reconnect without --vm: exit 1, say so");
+	run(ftctl, "pair", "--vm", "1");
+	expect(1, "--peer HOST[:PORT] is required", "pair without --peer: exit 1");
+	run(ftctl, "unpair", "--vm", "1", "--peer", "x");
+	expect(1, "--peer is for pair only", "unpair --peer: exit 1");
+	run(ftctl, "pair", "--vm", "1", "--peer", "hostb");
+	expect(3, "ftd is not running (nothing answers on", "pair without ftd: exit 3, says ftd is not running");
+	run(ftctl, "genkey");
+	ok(r.code == 0 && strlen(r.out) == 65 && strspn(r.out, "0123456789abcdef") == 64,
+	   "genkey prints 64 hex digits");
+	unsetenv("FTD_SOCKET");
 }
 
 /* The session of the test logs. */
@@ -362,7 +413,7 @@ int main(void)
 {
 	ftctl = getenv("FTCTL");
 	ftd = getenv("FTD");
-	tap_plan(41);
+	tap_plan(55);
 	if (!ftctl || !ftd || !mkdtemp(dir)) {
 		tap_diag("set FTCTL and FTD to the binaries under test");
 		return 1;
@@ -374,6 +425,8 @@ int main(void)
 	without_module();
 	log_files();
 	attach();
+	arb();
+	pair_cmds();
 	for (const char *f = "good.log bad.log keep.log"; *f;) {
 		char name[16];
 		int n = 0;

@@ -51,6 +51,9 @@ export KVER=$kver
 export CHECK_OUT=$out
 export LAB_MEM=${LAB_MEM:-3072}
 export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-4}
-export KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-2400}
+export KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-21600}
+# Issue 5: every race of stress_test runs 1000 times under this kernel.
+export KVMFT_STRESS_ITERS=${KVMFT_STRESS_ITERS:-1000}
+export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
 say "make check's pipeline for KVER=$kver (scripts/check.sh)"
 exec scripts/check.sh

@@ -13,7 +13,9 @@
 # make check-debug (scripts/check-debug.sh) runs this same pipeline for its
 # debug kernel: KVER names the kernel (make passes it on), CHECK_OUT the
 # output dir, KVMFT_TEST_TIMEOUT each selftest program's limit in the lab,
-# LAB_MEM the labs' memory and LAB_TIMEOUT_SCALE a factor for their limits.
+# KVMFT_STRESS_ITERS the rounds of each race in stress_test,
+# CHECK_LAB_TIMEOUT the selftests lab's limit (2400 s), LAB_MEM the labs'
+# memory and LAB_TIMEOUT_SCALE a factor for their limits.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
@@ -83,10 +85,11 @@ step_status "lab self-tests" lab-self "${PIPESTATUS[0]}"
 
 say "selftests in the lab"
 # The selftests take about 5 minutes; the limit is for a hung guest only.
-lab_timeout=2400
+lab_timeout=${CHECK_LAB_TIMEOUT:-2400}
 # The guest does not inherit this environment; the command line carries it.
 set -- scripts/lab-selftests.sh
 [ -z "${KVMFT_TEST_TIMEOUT:-}" ] || set -- env "KVMFT_TEST_TIMEOUT=$KVMFT_TEST_TIMEOUT" "$@"
+[ -z "${KVMFT_STRESS_ITERS:-}" ] || set -- env "KVMFT_STRESS_ITERS=$KVMFT_STRESS_ITERS" "$@"
 lab/run --timeout "$lab_timeout" --out "$out/lab" -- "$@" 2>&1 |
 	tr -d '\r' | tee "$out/lab.raw"
 labst=${PIPESTATUS[0]}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stress_test: the module's races, run in a loop. Each test repeats its
- * race KVMFT_STRESS_ITERS times (default 10; `make check-debug` runs 1000
+ * race KVMFT_STRESS_ITERS times (default 10; `make check-debug` runs 200
  * under KASAN, lockdep and kmemleak, which see what a plain kernel does
  * not). Needs kvmft.ko; SKIPs without it. The module is reloaded by the
  * unload tests with `modprobe kvmft`, or `insmod $KVMFT_KO` if set.
@@ -40,8 +40,8 @@
 GUEST_IMAGE_DECLARE(harden);
 
 /*
- * A loop of KVMFT_STRESS_ITERS rounds takes what it takes (1000 under a
- * debug kernel: hours); run_tests.sh's KVMFT_TEST_TIMEOUT bounds the
+ * A loop of KVMFT_STRESS_ITERS rounds takes what it takes (200 under a
+ * debug kernel: minutes each); run_tests.sh's KVMFT_TEST_TIMEOUT bounds the
  * program, this only each test's harness alarm.
  */
 #undef TEST_TIMEOUT_DEFAULT

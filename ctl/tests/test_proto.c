@@ -4,6 +4,7 @@
  * that garbage, truncated, replayed, forged, reflected and oversized
  * frames and heartbeats are refused and counted under their reason.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ static void round_trip(void)
 	size_t n, off = 0, used, need;
 	int got = 0;
 
+	/* memcmp below stops before the trailing padding, which is the stack's. */
+	memset(&p2, 0, sizeof(p2));
 	dirs(&tx, &rx, true, nc, ns);
 	memcpy(h.nonce, nc, FTP_NONCE_LEN);
 	memcpy(h.echo, ns, FTP_NONCE_LEN);
@@ -77,7 +80,9 @@ static void round_trip(void)
 			       !strcmp(h2.host, "hostb") && h2.host_id == 2 &&
 			       !memcmp(h2.echo, ns, FTP_NONCE_LEN) ? 0 : 100;
 		if (f.type == FTP_PAIR)
-			got += !ftp_pair_decode(&f, &p2) && !memcmp(&p, &p2, sizeof(p)) ? 0 : 100;
+			got += !ftp_pair_decode(&f, &p2) &&
+			       !memcmp(&p, &p2, offsetof(struct ftp_pair, vm) + sizeof(p.vm)) ?
+			       0 : 100;
 		if (f.type == FTP_ACK)
 			got += !ftp_ack_decode(&f, &a2) && a2.held == 10 && a2.replayed == 7 ? 0 : 100;
 		if (f.type == FTP_ERROR)

@@ -55,6 +55,9 @@ static void dump_json(struct json *j, const struct ftlog_reader *r)
 		json_u64(j, "kind", ev.kind);
 		json_u64(j, "det", ev.det);
 		json_u64(j, "rip", ev.rip);
+		json_u64(j, "landmark", ev.landmark);
+		if (ev.landmark == KVMFT_LANDMARK_STEP)
+			json_u64(j, "hash", ev.hash);
 	} else if (h->type == KVMFT_REC_STATE) {
 		struct kvmft_rec_state st;
 		char hash[17];
@@ -101,9 +104,12 @@ static void dump_human(const struct ftlog_reader *r)
 		struct kvmft_rec_event ev;
 
 		memcpy(&ev, pl, sizeof(ev));
-		printf(" %s at landmark %" PRIu64 " rip 0x%" PRIx64 "\n",
+		printf(" %s at landmark %" PRIu64 " rip 0x%" PRIx64,
 		       ev.kind == KVMFT_ASYNC_MSI ? "msi" : "lapic timer",
 		       (uint64_t)ev.det, (uint64_t)ev.rip);
+		if (ev.landmark == KVMFT_LANDMARK_STEP)
+			printf(" (stepped to: hash %016" PRIx64 ")", (uint64_t)ev.hash);
+		printf("\n");
 	} else if (h->type == KVMFT_REC_STATE) {
 		struct kvmft_rec_state st;
 

@@ -111,9 +111,15 @@ static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
 		if (!ev.kind || ev.kind >= __KVMFT_ASYNC_LAST)
 			return fail(err, FTLOG_BAD_RESERVED,
 				    "event kind %u unknown", ev.kind);
-		if (ev.reserved || ev.reserved2)
+		if (ev.reserved)
 			return fail(err, FTLOG_BAD_RESERVED,
-				    "event reserved fields not 0");
+				    "event reserved field not 0");
+		if (ev.landmark >= __KVMFT_LANDMARK_LAST)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "event landmark kind %u unknown", ev.landmark);
+		if (ev.landmark == KVMFT_LANDMARK_EXIT && ev.hash)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "event at an exit landmark carries a hash");
 		extra = ev.kind == KVMFT_ASYNC_MSI ?
 			sizeof(struct kvmft_ev_msi) : 0;
 		if (h->len != sizeof(ev) + extra)

@@ -120,6 +120,9 @@ const char *ftvm_stat_name(unsigned int stat)
 		[KVMFT_STAT_REPLAYED] = "replayed",
 		[KVMFT_STAT_DIVERGENCES] = "divergences",
 		[KVMFT_STAT_LOG_WAITS] = "log_waits",
+		[KVMFT_STAT_EVENTS] = "events",
+		[KVMFT_STAT_STEP_EVENTS] = "step_events",
+		[KVMFT_STAT_STEPS] = "steps",
 	};
 
 	return stat < ARRAY_SIZE(names) ? names[stat] : NULL;

@@ -127,7 +127,11 @@ bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	bool want = kvmft_vm_wants_exits(vm);
 
+	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+
 	if (!want && kvmft_cui_ours(vcpu))
+		return false;
+	if (!want && vs && vs->stepping)
 		return false;
 	return kvmft_vendor_intercepts_match(vm, vcpu, want);
 }
@@ -157,6 +161,10 @@ void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 
 	if (vs && !want)
 		kvmft_cui_restore(vcpu, vs);
+	/* A search ends with the role: a live guest is not single-stepped. */
+	if (vs && vs->stepping &&
+	    (!want || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP))
+		kvmft_step_set(vcpu, vs, false);
 	if (vs && vs->tsc_replayed &&
 	    (!want || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP))
 		kvmft_tsc_rebase(vm, vcpu, vs);
@@ -361,7 +369,10 @@ static kvmft_run_fn kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 			return kvmft_run_wait;
 		vs->need_wait = false;
 	}
-	kvmft_lapic_resume(vm, vcpu);
+	if (kvmft_lapic_resume(vm, vcpu)) {
+		vs->need_wait = true;
+		return kvmft_run_wait;
+	}
 	if (kvmft_pio_in_pending(vcpu)) {
 		vs->orig_cui = vcpu->arch.complete_userspace_io;
 		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;

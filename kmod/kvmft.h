@@ -13,6 +13,7 @@
  *   verify.c  guest memory hashes at a log position (VERIFY)
  *   landmark.c counting deterministic exits, the landmarks of replay
  *   lapic.c   the in-kernel LAPIC timer under the log (experimental)
+ *   step.c    kind-3 landmarks: RIP and a register hash, single-stepped to
  */
 #ifndef KVMFT_H
 #define KVMFT_H
@@ -71,6 +72,21 @@ struct kvmft_vcpu_state {
 	bool at_landmark;	/* the last exit was deterministic */
 	bool bypass;		/* kvmft calls a hooked function itself */
 	bool resume_apply;	/* backup stopped at a landmark: apply first */
+	/*
+	 * Kind-3 landmarks (step.c). Primary: held_since is when an event
+	 * began to wait for a landmark (ns, 0: none waits); step_landmark
+	 * says the events applied at this loop point are at one; delivering
+	 * that events were applied since the last deterministic exit (the
+	 * guest may be in their handlers, which a backup cannot step). Backup:
+	 * stepping while it single-steps to one (search_steps so far),
+	 * step_found once it applied one here.
+	 */
+	bool step_landmark;
+	bool delivering;
+	bool stepping;
+	bool step_found;
+	u64 held_since;
+	u32 search_steps;
 	u64 tsc_max;		/* highest TSC value replayed */
 };
 
@@ -241,6 +257,8 @@ struct kvmft_vendor {
 	/* The registers divergence detection hashes (struct kvmft_rec_state). */
 	void (*state)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		      struct kvmft_rec_state *st);
+	/* Blocks the guest's interrupts for one instruction (STI, MOV SS)? */
+	bool (*interrupt_shadow)(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 };
 
 extern const struct kvmft_vendor kvmft_svm_vendor, kvmft_vmx_vendor;
@@ -347,9 +365,22 @@ void kvmft_landmark_exit_hooks(void);
 
 /* lapic.c */
 bool kvmft_lapic_enabled(void);
-void kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+bool kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_lapic_init(void);
 void kvmft_lapic_exit(void);
+
+/* step.c */
+u64 kvmft_step_hash(struct kvm_vcpu *vcpu);
+bool kvmft_step_due(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+		    struct kvmft_vcpu_state *vs, bool held);
+void kvmft_step_fill(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+		     struct kvmft_vcpu_state *vs, struct kvmft_rec_event *ev);
+void kvmft_step_set(struct kvm_vcpu *vcpu, struct kvmft_vcpu_state *vs,
+		    bool on);
+bool kvmft_step_match(struct kvm_vcpu *vcpu, const struct kvmft_rec_event *ev);
+bool kvmft_step_exit(struct kvmft_vcpu_state *vs, u32 exit_code);
+int kvmft_step_trap(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+void kvmft_vcpu_stop(struct kvmft_vcpu_state *vs);
 
 /* verify.c */
 int kvmft_verify_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, int ret);

@@ -79,6 +79,7 @@ void kvmft_landmark_settle(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	if (vs->emulated && kvmft_landmark_counts(vm, vcpu)) {
 		vs->det_exits++;
 		vs->at_landmark = true;
+		vs->delivering = false;
 		kvmft_stat_inc(vm, KVMFT_STAT_DET_EXITS);
 	}
 }
@@ -94,12 +95,24 @@ void kvmft_landmark_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		return;
 	vs->emulated = false;
 	vs->at_landmark = false;
+	vs->step_landmark = false;
+	vs->step_found = false;
+	if (kvmft_step_exit(vs, exit_code))
+		return;		/* one step of a search: not the guest's */
 	if (exit_code == SVM_EXIT_NPF) {
 		vs->npf_open = true;
 	} else if (kvmft_exit_deterministic(exit_code)) {
 		vs->det_exits++;
 		vs->at_landmark = true;
+		vs->delivering = false;
 		kvmft_stat_inc(vm, KVMFT_STAT_DET_EXITS);
+		/*
+		 * A search that reaches a deterministic exit has passed its
+		 * target: stop stepping before KVM handles the exit (it would
+		 * report the step to the VMM); the next loop point finds the
+		 * record behind the count, a divergence.
+		 */
+		kvmft_step_set(vcpu, vs, false);
 	}
 }
 
@@ -152,8 +165,11 @@ static void notrace kvmft_emulate_hook(unsigned long ip,
 	rcu_read_lock();
 	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
 	vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
-	if (vs)
+	if (vs) {
 		vs->emulated = true;
+		/* Emulation inside a search: past the target (see above). */
+		kvmft_step_set(vcpu, vs, false);
+	}
 	rcu_read_unlock();
 }
 

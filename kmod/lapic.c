@@ -29,8 +29,11 @@
  * on the backup the VMM's own are withheld (kept for the device
  * rendezvous later) and the recorded ones delivered at their landmarks.
  *
- * Not yet: landmarks past a latency bound (kind 3), the PIC, IOAPIC and
- * PIT, irqfd, NMIs.
+ * An event held longer than landmark_bound_us with no deterministic exit
+ * in sight takes effect at the next instruction boundary instead, a
+ * kind-3 landmark (step.c) that the backup single-steps to.
+ *
+ * Not yet: the PIC, IOAPIC and PIT, irqfd, NMIs.
  */
 #include <linux/sched/signal.h>
 #include "kvmft.h"
@@ -90,8 +93,7 @@ static void kvmft_msi_release(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		}
 		r.msi = q->ring[q->tail % KVMFT_MSI_HOLD];
 		spin_unlock(&q->lock);
-		r.ev.det = vs->det_exits;
-		r.ev.rip = vcpu->arch.regs[VCPU_REGS_RIP];
+		kvmft_step_fill(vm, vcpu, vs, &r.ev);
 		if (kvmft_log_append(vm, vcpu, KVMFT_REC_EVENT, &r.ev,
 				     sizeof(r.ev), &r.msi, sizeof(r.msi), NULL))
 			return;
@@ -100,7 +102,21 @@ static void kvmft_msi_release(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		spin_unlock(&q->lock);
 		kvmft_deliver_msi(vs, vcpu->kvm, &r.msi);
 		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
+		if (r.ev.landmark == KVMFT_LANDMARK_STEP)
+			kvmft_stat_inc(vm, KVMFT_STAT_STEP_EVENTS);
 	}
+}
+
+/* Primary: MSIs wait for a landmark. */
+static bool kvmft_msi_held(struct kvmft_vm *vm)
+{
+	struct kvmft_msi_hold *q = &vm->msi_hold;
+	bool held;
+
+	spin_lock(&q->lock);
+	held = q->head != q->tail;
+	spin_unlock(&q->lock);
+	return held;
 }
 
 /* Something KVM injected and has not delivered yet: not a landmark. */
@@ -122,7 +138,11 @@ static int kvmft_call_pending_timer(struct kvmft_vcpu_state *vs,
 	return r;
 }
 
-/* Backup: apply the recorded expiries of the landmark it is at. */
+/*
+ * Backup: apply the recorded events of the landmark it is at. At a kind-3
+ * landmark not reached yet, single-step one more instruction; once no
+ * event of this stretch is next, stop stepping.
+ */
 static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			     struct kvmft_vcpu_state *vs)
 {
@@ -136,17 +156,29 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 
 	for (;;) {
 		err = kvmft_log_peek_event(vm, &ev);
-		if (err)
-			return 0;	/* no event next: a later landmark's */
-		if (ev.det > vs->det_exits)
-			return 0;
-		if (ev.det < vs->det_exits || !vs->at_landmark)
+		if (err || ev.det > vs->det_exits)
+			break;		/* none next, or a later landmark's */
+		if (ev.det < vs->det_exits)
 			return -EILSEQ;	/* passed its landmark */
+		if (ev.landmark == KVMFT_LANDMARK_STEP) {
+			if (!kvmft_step_match(vcpu, &ev)) {
+				kvmft_step_set(vcpu, vs, true);
+				return 0;
+			}
+		} else if (!vs->at_landmark) {
+			return -EILSEQ;
+		}
 		extra = ev.kind == KVMFT_ASYNC_MSI ? sizeof(msi) : 0;
 		err = kvmft_log_take(vm, vcpu, KVMFT_REC_EVENT, &ev,
 				     sizeof(ev), false, &msi, extra, &seq);
+		if (err == -EAGAIN)
+			break;
 		if (err)
-			return err == -EAGAIN ? 0 : err;
+			return err;
+		if (ev.landmark == KVMFT_LANDMARK_STEP) {
+			vs->step_found = true;
+			kvmft_stat_inc(vm, KVMFT_STAT_STEP_EVENTS);
+		}
 		switch (ev.kind) {
 		case KVMFT_ASYNC_LAPIC_TIMER:
 			vs->bypass = true;
@@ -162,26 +194,61 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
 		kvmft_stat_inc(vm, KVMFT_STAT_REPLAYED);
 	}
+	kvmft_step_set(vcpu, vs, false);
+	return 0;
 }
 
 /*
- * KVM_RUN entry of a backup that stopped at a landmark, once its log has
- * something: apply what belongs to the landmark and turn it into an IRR
- * bit now, as the primary's vcpu_run() did before its next entry.
+ * Backup, at a loop point or KVM_RUN entry: apply what belongs here; a
+ * backup that passed a landmark has diverged and stops. Returns whether
+ * the vCPU must stop and wait for its log: at a landmark (or a kind-3
+ * one it just found) with nothing in the log, it cannot know whether
+ * the primary applied something more here.
  */
-void kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+static bool kvmft_backup_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			       struct kvmft_vcpu_state *vs)
+{
+	if (kvmft_lapic_apply(vm, vcpu, vs)) {
+		kvmft_step_set(vcpu, vs, false);
+		kvmft_diverge_at(vm, READ_ONCE(vm->log.replayed) + 1);
+		return true;
+	}
+	if ((vs->at_landmark || vs->step_found) && !vs->stepping &&
+	    kvmft_log_empty(vm) && !READ_ONCE(vm->log.promoted) &&
+	    vcpu->arch.mp_state != KVM_MP_STATE_HALTED) {
+		vs->resume_apply = true;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * KVM_RUN entry of a backup: apply what belongs where it stands (after a
+ * stop at a landmark, once its log has something; or a kind-3 landmark
+ * right after an exit to the VMM) and, after a stop, turn an expiry into
+ * an IRR bit now, as the primary's vcpu_run() did before its next entry.
+ * Returns whether it must wait for its log first.
+ */
+bool kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+	bool resume;
 
-	if (!vs || !vs->resume_apply)
-		return;
+	if (!vs)
+		return false;
+	resume = vs->resume_apply;
 	vs->resume_apply = false;
-	if (READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP)
-		return;
-	if (kvmft_lapic_apply(vm, vcpu, vs))
-		kvmft_diverge_at(vm, vm->log.replayed + 1);
-	if (kvmft_call_pending_timer(vs, vcpu))
+	if (READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP) {
+		kvmft_step_set(vcpu, vs, false);
+		return false;
+	}
+	if (!vcpu->arch.apic)	/* no in-kernel LAPIC: no events */
+		return false;
+	if (kvmft_backup_apply(vm, vcpu, vs))
+		return true;
+	if (resume && kvmft_call_pending_timer(vs, vcpu))
 		kvm_inject_pending_timer_irqs(vcpu);
+	return false;
 }
 
 /* Runs instead of kvm_cpu_has_pending_timer() for a VM with a role. */
@@ -189,6 +256,7 @@ static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
 {
 	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
 	struct kvmft_vcpu_state *vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	bool held;
 	int r = 0;
 
 	if (!vs) {
@@ -197,25 +265,29 @@ static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
 	}
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
-		/* Held: KVM keeps lapic_timer.pending for a landmark. */
-		if (!vs->at_landmark || kvmft_event_in_flight(vcpu) ||
-		    !kvmft_log_has_room(vm, sizeof(struct kvmft_rec_event)))
+		/*
+		 * Held: KVM keeps lapic_timer.pending, and kvmft the MSIs, for
+		 * a landmark: a deterministic exit, or past the bound any
+		 * instruction boundary (kind 3).
+		 */
+		held = kvmft_call_pending_timer(vs, vcpu) || kvmft_msi_held(vm);
+		if (kvmft_event_in_flight(vcpu) ||
+		    !kvmft_log_has_room(vm, sizeof(struct kvmft_rec_event) +
+					    sizeof(struct kvmft_ev_msi)))
 			break;
+		if (!vs->at_landmark && !kvmft_step_due(vm, vcpu, vs, held))
+			break;
+		vs->step_landmark = !vs->at_landmark;
+		vs->delivering |= held;
+		vs->held_since = 0;
 		kvmft_msi_release(vm, vcpu, vs);
 		r = kvmft_call_pending_timer(vs, vcpu);
 		break;
 	case KVMFT_ROLE_BACKUP:
-		if (kvmft_lapic_apply(vm, vcpu, vs))
-			kvmft_diverge_at(vm, vm->log.replayed + 1);
+		/* A stop: vcpu_run() returns -EINTR before the next entry. */
+		if (kvmft_backup_apply(vm, vcpu, vs))
+			kvmft_vcpu_stop(vs);
 		r = kvmft_call_pending_timer(vs, vcpu);
-		if (vs->at_landmark && kvmft_log_empty(vm) &&
-		    !READ_ONCE(vm->log.promoted) &&
-		    vcpu->arch.mp_state != KVM_MP_STATE_HALTED) {
-			/* vcpu_run() returns -EINTR before the next entry. */
-			vs->need_wait = true;
-			vs->resume_apply = true;
-			set_tsk_thread_flag(current, TIF_NOTIFY_SIGNAL);
-		}
 		break;
 	default:
 		r = kvmft_call_pending_timer(vs, vcpu);
@@ -264,11 +336,13 @@ static void notrace kvmft_inject_timer_hook(unsigned long ip,
 	vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
 	if (vs && vcpu->vcpu_idx == 0 &&
 	    READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY) {
-		ev.det = vs->det_exits;
-		ev.rip = vcpu->arch.regs[VCPU_REGS_RIP];
+		kvmft_step_fill(vm, vcpu, vs, &ev);
 		if (!kvmft_log_append(vm, vcpu, KVMFT_REC_EVENT, &ev,
-				      sizeof(ev), NULL, 0, NULL))
+				      sizeof(ev), NULL, 0, NULL)) {
 			kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
+			if (ev.landmark == KVMFT_LANDMARK_STEP)
+				kvmft_stat_inc(vm, KVMFT_STAT_STEP_EVENTS);
+		}
 	}
 	rcu_read_unlock();
 }

@@ -89,8 +89,9 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 			       sizeof(struct kvmft_ev_msi) : 0;
 
 		if (rec->len < sizeof(*ev) || rec->len != sizeof(*ev) + extra ||
-		    ev->reserved || ev->reserved2 || !ev->kind ||
-		    ev->kind >= __KVMFT_ASYNC_LAST)
+		    ev->reserved || !ev->kind || ev->kind >= __KVMFT_ASYNC_LAST ||
+		    ev->landmark >= __KVMFT_LANDMARK_LAST ||
+		    (ev->landmark == KVMFT_LANDMARK_EXIT && ev->hash))
 			return -EBADMSG;
 		break;
 	}

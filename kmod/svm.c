@@ -194,6 +194,15 @@ static void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	st->hash = xxh64(v, sizeof(v), 0);
 }
 
+/* STI or MOV SS shadow; without a VMCB kvmft can read, assume one. */
+static bool kvmft_svm_interrupt_shadow(struct kvmft_vm *vm,
+				       struct kvm_vcpu *vcpu)
+{
+	struct vmcb *vmcb = kvmft_vmcb(vm, vcpu);
+
+	return !vmcb || (vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
+}
+
 /*
  * QEMU's TCG checks the RDTSC intercept for RDTSCP too, so in the lab an
  * RDTSCP exits as SVM_EXIT_RDTSC; tell them apart by the instruction.
@@ -262,11 +271,26 @@ static int kvmft_svm_msr_pmc_exit(struct kvm_vcpu *vcpu, u64 exit_code)
 	return ret;
 }
 
+/* One step of a backup's search for a kind-3 landmark (step.c). */
+static int kvmft_svm_step_exit(struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
+	int ret = 1;
+
+	if (vm) {
+		ret = kvmft_step_trap(vm, vcpu);
+		kvmft_vm_put(vm);
+	}
+	return ret;
+}
+
 static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 {
 	int ret;
 
-	if (exit_code == SVM_EXIT_MSR || exit_code == SVM_EXIT_RDPMC)
+	if (exit_code == SVM_EXIT_EXCP_BASE + DB_VECTOR)
+		ret = kvmft_svm_step_exit(vcpu);
+	else if (exit_code == SVM_EXIT_MSR || exit_code == SVM_EXIT_RDPMC)
 		ret = kvmft_svm_msr_pmc_exit(vcpu, exit_code);
 	else
 		ret = kvmft_svm_tsc_exit(vcpu, exit_code);
@@ -277,11 +301,13 @@ static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 /*
  * Which exits of an attached VM kvmft handles: RDTSC/RDTSCP (KVM has no
  * handler: kvmft intercepts them), and while the VM has a role, RDMSR
- * (recorded or replayed) and RDPMC (refused).
+ * (recorded or replayed), RDPMC (refused) and the #DB of a backup's
+ * single step (SVM always intercepts #DB).
  */
 static bool kvmft_svm_exit_ours(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				u64 exit_code)
 {
+	struct kvmft_vcpu_state *vs;
 	struct vmcb *vmcb;
 
 	if ((vcpu->arch.hflags & HF_GUEST_MASK) ||
@@ -294,6 +320,9 @@ static bool kvmft_svm_exit_ours(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		return kvmft_guest_has_rdtscp(vcpu);
 	case SVM_EXIT_RDPMC:
 		return kvmft_vm_wants_exits(vm) && vcpu->vcpu_idx == 0;
+	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
+		vs = kvmft_vcpu_state(vm, vcpu);
+		return vs && vs->stepping;
 	case SVM_EXIT_MSR:
 		vmcb = kvmft_vmcb(vm, vcpu);
 		/* exit_info_1: 0 for RDMSR, 1 for WRMSR */
@@ -395,4 +424,5 @@ const struct kvmft_vendor kvmft_svm_vendor = {
 	.sync_intercepts = kvmft_svm_sync_intercepts,
 	.set_tsc_offset = kvmft_svm_set_tsc_offset,
 	.state = kvmft_svm_state,
+	.interrupt_shadow = kvmft_svm_interrupt_shadow,
 };

@@ -52,6 +52,13 @@ static void kvmft_vmx_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 {
 }
 
+/* Not implemented: never a boundary for a kind-3 landmark. */
+static bool kvmft_vmx_interrupt_shadow(struct kvmft_vm *vm,
+				       struct kvm_vcpu *vcpu)
+{
+	return true;
+}
+
 const struct kvmft_vendor kvmft_vmx_vendor = {
 	.module = "kvm_intel",
 	.arm = kvmft_vmx_arm,
@@ -62,4 +69,5 @@ const struct kvmft_vendor kvmft_vmx_vendor = {
 	.sync_intercepts = kvmft_vmx_sync_intercepts,
 	.set_tsc_offset = kvmft_vmx_set_tsc_offset,
 	.state = kvmft_vmx_state,
+	.interrupt_shadow = kvmft_vmx_interrupt_shadow,
 };

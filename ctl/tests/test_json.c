@@ -91,7 +91,8 @@ static void vm_object(void)
 	fclose(f);
 	ok(!strcmp(buf, "{\"event\":\"change\",\"id\":3,\"role\":\"primary\",\"pid\":1234,"
 		   "\"vcpus\":1,\"seq\":42,\"stats\":{\"runs\":10,\"pio_in\":0,\"rdtsc\":0,"
-		   "\"recorded\":0,\"replayed\":0,\"divergences\":1,\"log_waits\":5}}\n"),
+		   "\"recorded\":0,\"replayed\":0,\"divergences\":1,\"log_waits\":5,"
+		   "\"events\":0,\"step_events\":0,\"steps\":0}}\n"),
 	   "VM object as JSON");
 	tap_diag("%s", buf);
 
@@ -99,7 +100,8 @@ static void vm_object(void)
 	ftvm_line(f, &vm, false);
 	fclose(f);
 	ok(!strcmp(buf, "change vm:3 seq:42 role:primary pid:1234 vcpus:1 runs:10 pio_in:0 "
-		   "rdtsc:0 recorded:0 replayed:0 divergences:1 log_waits:5\n"),
+		   "rdtsc:0 recorded:0 replayed:0 divergences:1 log_waits:5 events:0 "
+		   "step_events:0 steps:0\n"),
 	   "VM event as a line");
 	tap_diag("%s", buf);
 

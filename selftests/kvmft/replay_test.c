@@ -727,10 +727,10 @@ static void *slow_writer(void *arg)
 	return NULL;
 }
 
-/* The harden guest's LAPIC timer scenario in a split-irqchip VM. */
+/* The harden guest's LAPIC scenario @hg in a split-irqchip VM. */
 static struct kvm_vm *lapic_vm(struct __test_metadata *_metadata,
-			       struct kvm_vcpu **vcpu, uint64_t n,
-			       uint64_t tmict)
+			       struct kvm_vcpu **vcpu, uint64_t hg,
+			       uint64_t n, uint64_t tmict)
 {
 	struct kvm_vm *vm = vm_create(GUEST_MEM_DEFAULT);
 	int r = __vm_split_irqchip(vm);
@@ -738,7 +738,7 @@ static struct kvm_vm *lapic_vm(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, r) TH_LOG("KVM_CAP_SPLIT_IRQCHIP: %s", strerror(-r));
 	*vcpu = vm_vcpu_add(vm);
 	vm_load_guest(vm, GUEST_IMAGE(harden));
-	vcpu_set_args(*vcpu, HG_LAPIC_TIMER, n, tmict);
+	vcpu_set_args(*vcpu, hg, n, tmict);
 	return vm;
 }
 
@@ -752,130 +752,6 @@ static int write_param(const char *path, const char *val)
 		r = -errno;
 	close(fd);
 	return r;
-}
-
-/*
- * The in-kernel LAPIC timer under the log (experimental_lapic, kind-1
- * landmarks): A's periodic timer interrupts its counting loop; B, fed
- * A's log, takes every interrupt at the same instruction and count
- * (the guest folds both into its checksum), its own timer silenced. C,
- * not attached, takes them wherever host time puts them: another sum.
- */
-TEST(lapic_timer)
-{
-	const uint64_t n = 100000, tmict = 500000;
-	static uint64_t irq_a[2 * HG_IRQ_LOG_MAX];
-	struct ucall_job jb = { 0 };
-	struct slow_writer sw;
-	struct log_job rd;
-	struct kvmft_vm_info info;
-	struct rec_buf rb = { 0 };
-	struct kvm_vcpu *vcpu;
-	struct ucall ua, ub, uc;
-	struct kvm_vm *vm;
-	struct kvmft_nl nl;
-	uint32_t id;
-	int fd, r;
-
-	REQUIRE_KVMFT_ADMIN();
-	r = write_param(LAPIC_PARAM, "1");
-	if (r)
-		SKIP(return, "%s: %s", LAPIC_PARAM, strerror(-r));
-	kvmft_nl_open(&nl);
-
-	vm = lapic_vm(_metadata, &vcpu, n, tmict);
-	id = kvmft_attach(&nl, vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_READ, &rb.session);
-	log_job_read(&rd, fd, &rb);
-	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &ua));
-	kvmft_get_vm(&nl, id, &info);
-	memcpy(irq_a, addr_gpa2hva(vm, HG_IRQ_LOG_GPA, sizeof(irq_a)),
-	       sizeof(irq_a));
-	vm_free(vm);
-	ASSERT_EQ(0, log_job_join(&rd, JOIN_TIMEOUT_S));
-	close(fd);
-	ASSERT_EQ(0, rd.rc);
-	TH_LOG("A: %llu interrupts, %llu events recorded, sum 0x%016llx",
-	       (unsigned long long)ua.args[0],
-	       (unsigned long long)rb.ntype[KVMFT_REC_EVENT],
-	       (unsigned long long)ua.args[1]);
-	EXPECT_LT(0U, ua.args[0]) TH_LOG("the timer never interrupted A");
-	/* Expiries while one is pending in the IRR coalesce: events >= irqs. */
-	EXPECT_LE(ua.args[0], rb.ntype[KVMFT_REC_EVENT]);
-	EXPECT_EQ(rb.ntype[KVMFT_REC_EVENT], info.stats[KVMFT_STAT_EVENTS]);
-
-	vm = lapic_vm(_metadata, &vcpu, n, tmict);
-	id = kvmft_attach(&nl, vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
-	/*
-	 * The log trickles in while B runs, so that B often reaches a
-	 * landmark before the records of it: it must stop there and wait.
-	 */
-	sw = (struct slow_writer){ .fd = fd, .rb = &rb };
-	ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
-	jb.vcpu = vcpu;
-	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
-	/*
-	 * A backup never runs past the end of its log on its own: once B took
-	 * the last record (the guest's RDTSC after its final CLI), promote it.
-	 * A diverged backup's vCPU stops for good: do not wait on it.
-	 */
-	do {
-		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-		kvmft_get_vm(&nl, id, &info);
-	} while (!jb.done && !info.diverged && info.replayed < rb.nrec);
-	if (!info.diverged && !jb.done)
-		kvmft_promote(&nl, id);
-	while (!jb.done && !info.diverged) {
-		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-		kvmft_get_vm(&nl, id, &info);
-	}
-	if (!jb.done) {
-		TH_LOG("B diverged at record %llu after %llu deterministic exits, %llu events applied",
-		       (unsigned long long)info.diverged,
-		       (unsigned long long)info.stats[KVMFT_STAT_DET_EXITS],
-		       (unsigned long long)info.stats[KVMFT_STAT_EVENTS]);
-		kvmft_detach(&nl, id);	/* lets the vCPU run on, live */
-	}
-	pthread_join(jb.thread, NULL);
-	pthread_join(sw.thread, NULL);
-	EXPECT_EQ(0, sw.rc) TH_LOG("writing B's log: %s", strerror(-sw.rc));
-	ub = jb.uc;
-	EXPECT_EQ(UCALL_DONE, jb.cmd);
-	{
-		const uint64_t *irq_b = addr_gpa2hva(vm, HG_IRQ_LOG_GPA,
-						     sizeof(irq_a));
-		unsigned int i;
-
-		for (i = 0; i < HG_IRQ_LOG_MAX && i < ua.args[0]; i++)
-			if (irq_a[2 * i] != irq_b[2 * i] ||
-			    irq_a[2 * i + 1] != irq_b[2 * i + 1])
-				break;
-		if (i < HG_IRQ_LOG_MAX && i < ua.args[0])
-			TH_LOG("interrupt %u: A at rip 0x%llx count %llu, B at rip 0x%llx count %llu",
-			       i, (unsigned long long)irq_a[2 * i],
-			       (unsigned long long)irq_a[2 * i + 1],
-			       (unsigned long long)irq_b[2 * i],
-			       (unsigned long long)irq_b[2 * i + 1]);
-	}
-	EXPECT_EQ(ua.args[0], ub.args[0]) TH_LOG("B took %llu interrupts",
-						 (unsigned long long)ub.args[0]);
-	EXPECT_EQ(ua.args[1], ub.args[1]) TH_LOG("B's interrupts landed elsewhere");
-	EXPECT_EQ(0U, info.diverged) TH_LOG("B diverged at record %llu",
-					    (unsigned long long)info.diverged);
-	EXPECT_EQ(rb.ntype[KVMFT_REC_EVENT], info.stats[KVMFT_STAT_EVENTS]);
-	vm_free(vm);
-
-	vm = lapic_vm(_metadata, &vcpu, n, tmict);
-	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
-	TH_LOG("C (not attached): %llu interrupts, sum 0x%016llx",
-	       (unsigned long long)uc.args[0], (unsigned long long)uc.args[1]);
-	EXPECT_NE(ua.args[1], uc.args[1]);
-	vm_free(vm);
-
-	write_param(LAPIC_PARAM, "0");
-	rec_buf_free(&rb);
-	kvmft_nl_close(&nl);
 }
 
 /* Sends MSIs to vector GUEST_IRQ_VECTOR at random times until stopped. */
@@ -905,109 +781,246 @@ static void *msi_sender(void *arg)
 	return NULL;
 }
 
-/*
- * MSIs the VMM signals at random host times (KVM_SIGNAL_MSI, split
- * irqchip, experimental_lapic): the primary delivers each at a landmark
- * and records it; the backup withholds its own VMM's (sent at other
- * random times) and takes every recorded one at the same instruction and
- * count; an unattached VM takes them elsewhere.
- */
-TEST(msi_replay)
+static void msi_start(struct msi_sender *m, int vm_fd)
 {
-	const uint64_t n = 60000;
+	*m = (struct msi_sender){ .rng = csum_random_seed(), .vm_fd = vm_fd };
+	if (pthread_create(&m->thread, NULL, msi_sender, m))
+		m->vm_fd = -1;
+}
+
+static void msi_stop(struct msi_sender *m)
+{
+	if (m->vm_fd < 0)
+		return;
+	m->stop = true;
+	pthread_join(m->thread, NULL);
+	m->vm_fd = -1;
+}
+
+/* One LAPIC replay: A records, B replays A's log, C runs unattached. */
+struct lapic_case {
+	uint64_t hg, n, tmict;	/* the guest's scenario */
+	bool msis;		/* the VMMs send MSIs at random times */
+	/* results */
+	struct ucall ua, ub, uc;
+	uint64_t cmd_b;
+	uint64_t msis_b;	/* MSIs B's own VMM sent, all withheld */
+	struct kvmft_vm_info a, b;
+	struct rec_buf rb;
+};
+
+/*
+ * A, recorded, takes interrupts wherever host time puts them (its LAPIC
+ * timer, its VMM's MSIs); B, fed A's log a record at a time, with its own
+ * timer silenced and its own VMM's MSIs withheld, must take every one at
+ * the same instruction and count (the guest folds both into a checksum
+ * and logs them); C, not attached, takes them elsewhere.
+ */
+static void lapic_replay(struct __test_metadata *_metadata,
+			 struct kvmft_nl *nl, struct lapic_case *t)
+{
 	static uint64_t irq_a[2 * HG_IRQ_LOG_MAX];
-	struct msi_sender ms = { .rng = csum_random_seed() };
+	struct msi_sender ms = { .vm_fd = -1 };
 	struct ucall_job jb = { 0 };
-	struct kvmft_vm_info info;
-	struct rec_buf rb = { 0 };
 	struct slow_writer sw;
 	struct kvm_vcpu *vcpu;
-	struct ucall ua, uc;
 	struct log_job rd;
-	struct kvmft_nl nl;
 	struct kvm_vm *vm;
 	uint32_t id;
-	int fd, r;
+	int fd;
 
-	REQUIRE_KVMFT_ADMIN();
-	r = write_param(LAPIC_PARAM, "1");
-	if (r)
-		SKIP(return, "%s: %s", LAPIC_PARAM, strerror(-r));
-	kvmft_nl_open(&nl);
-
-	vm = lapic_vm(_metadata, &vcpu, n, 0);
-	id = kvmft_attach(&nl, vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_READ, &rb.session);
-	log_job_read(&rd, fd, &rb);
-	ms.vm_fd = vm->fd;
-	ASSERT_EQ(0, pthread_create(&ms.thread, NULL, msi_sender, &ms));
-	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &ua));
-	ms.stop = true;
-	pthread_join(ms.thread, NULL);
-	kvmft_get_vm(&nl, id, &info);
+	vm = lapic_vm(_metadata, &vcpu, t->hg, t->n, t->tmict);
+	id = kvmft_attach(nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, &t->rb.session);
+	log_job_read(&rd, fd, &t->rb);
+	if (t->msis)
+		msi_start(&ms, vm->fd);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &t->ua));
+	msi_stop(&ms);
+	kvmft_get_vm(nl, id, &t->a);
 	memcpy(irq_a, addr_gpa2hva(vm, HG_IRQ_LOG_GPA, sizeof(irq_a)),
 	       sizeof(irq_a));
 	vm_free(vm);
 	ASSERT_EQ(0, log_job_join(&rd, JOIN_TIMEOUT_S));
 	close(fd);
 	ASSERT_EQ(0, rd.rc);
-	TH_LOG("A: %llu MSIs sent, %llu interrupts, %llu events, sum 0x%016llx",
-	       (unsigned long long)ms.sent, (unsigned long long)ua.args[0],
-	       (unsigned long long)rb.ntype[KVMFT_REC_EVENT],
-	       (unsigned long long)ua.args[1]);
-	EXPECT_LT(0U, ua.args[0]) TH_LOG("no MSI reached A");
+	TH_LOG("A: %llu interrupts, %llu events recorded (%llu at kind-3 landmarks), sum 0x%016llx",
+	       (unsigned long long)t->ua.args[0],
+	       (unsigned long long)t->rb.ntype[KVMFT_REC_EVENT],
+	       (unsigned long long)t->a.stats[KVMFT_STAT_STEP_EVENTS],
+	       (unsigned long long)t->ua.args[1]);
+	EXPECT_LT(0U, t->ua.args[0]) TH_LOG("nothing interrupted A");
+	/* Expiries while one is pending in the IRR coalesce: events >= irqs. */
+	EXPECT_LE(t->ua.args[0], t->rb.ntype[KVMFT_REC_EVENT]);
+	EXPECT_EQ(t->rb.ntype[KVMFT_REC_EVENT], t->a.stats[KVMFT_STAT_EVENTS]);
 
-	vm = lapic_vm(_metadata, &vcpu, n, 0);
-	id = kvmft_attach(&nl, vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &rb.session);
-	sw = (struct slow_writer){ .fd = fd, .rb = &rb };
+	vm = lapic_vm(_metadata, &vcpu, t->hg, t->n, t->tmict);
+	id = kvmft_attach(nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &t->rb.session);
+	/*
+	 * The log trickles in while B runs, so that B often reaches a
+	 * landmark before the records of it: it must stop there and wait.
+	 */
+	sw = (struct slow_writer){ .fd = fd, .rb = &t->rb };
 	ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
-	ms = (struct msi_sender){ .rng = csum_random_seed(), .vm_fd = vm->fd };
-	ASSERT_EQ(0, pthread_create(&ms.thread, NULL, msi_sender, &ms));
+	if (t->msis)
+		msi_start(&ms, vm->fd);
 	jb.vcpu = vcpu;
 	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
+	/*
+	 * A backup never runs past the end of its log on its own: once B took
+	 * the last record (the guest's RDTSC after its final CLI), promote it.
+	 * A diverged backup's vCPU stops for good: do not wait on it.
+	 */
 	do {
 		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-		kvmft_get_vm(&nl, id, &info);
-	} while (!jb.done && !info.diverged && info.replayed < rb.nrec);
-	ms.stop = true;
-	pthread_join(ms.thread, NULL);
-	if (!info.diverged && !jb.done)
-		kvmft_promote(&nl, id);
-	while (!jb.done && !info.diverged) {
+		kvmft_get_vm(nl, id, &t->b);
+	} while (!jb.done && !t->b.diverged && t->b.replayed < t->rb.nrec);
+	t->msis_b = ms.sent;
+	msi_stop(&ms);
+	if (!t->b.diverged && !jb.done)
+		kvmft_promote(nl, id);
+	while (!jb.done && !t->b.diverged) {
 		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-		kvmft_get_vm(&nl, id, &info);
+		kvmft_get_vm(nl, id, &t->b);
 	}
 	if (!jb.done) {
-		TH_LOG("B diverged at record %llu", (unsigned long long)info.diverged);
-		kvmft_detach(&nl, id);
+		TH_LOG("B diverged at record %llu after %llu deterministic exits, %llu events applied, %llu steps",
+		       (unsigned long long)t->b.diverged,
+		       (unsigned long long)t->b.stats[KVMFT_STAT_DET_EXITS],
+		       (unsigned long long)t->b.stats[KVMFT_STAT_EVENTS],
+		       (unsigned long long)t->b.stats[KVMFT_STAT_STEPS]);
+		kvmft_detach(nl, id);	/* lets the vCPU run on, live */
 	}
 	pthread_join(jb.thread, NULL);
 	pthread_join(sw.thread, NULL);
-	kvmft_get_vm(&nl, id, &info);
-	EXPECT_EQ(UCALL_DONE, jb.cmd);
-	EXPECT_EQ(ua.args[0], jb.uc.args[0]) TH_LOG("B took %llu interrupts",
-						    (unsigned long long)jb.uc.args[0]);
-	EXPECT_EQ(ua.args[1], jb.uc.args[1]) TH_LOG("B's interrupts landed elsewhere");
-	EXPECT_EQ(0U, info.diverged);
-	TH_LOG("B: its own %llu MSIs withheld (%llu counted)",
-	       (unsigned long long)ms.sent,
-	       (unsigned long long)info.stats[KVMFT_STAT_WITHHELD]);
-	EXPECT_LT(0U, info.stats[KVMFT_STAT_WITHHELD]);
+	if (!t->b.diverged)
+		kvmft_get_vm(nl, id, &t->b);
+	EXPECT_EQ(0, sw.rc) TH_LOG("writing B's log: %s", strerror(-sw.rc));
+	t->ub = jb.uc;
+	t->cmd_b = jb.cmd;
+	{
+		const uint64_t *irq_b = addr_gpa2hva(vm, HG_IRQ_LOG_GPA,
+						     sizeof(irq_a));
+		unsigned int i;
+
+		for (i = 0; i < HG_IRQ_LOG_MAX && i < t->ua.args[0]; i++)
+			if (irq_a[2 * i] != irq_b[2 * i] ||
+			    irq_a[2 * i + 1] != irq_b[2 * i + 1])
+				break;
+		if (i < HG_IRQ_LOG_MAX && i < t->ua.args[0])
+			TH_LOG("interrupt %u: A at rip 0x%llx count %llu, B at rip 0x%llx count %llu",
+			       i, (unsigned long long)irq_a[2 * i],
+			       (unsigned long long)irq_a[2 * i + 1],
+			       (unsigned long long)irq_b[2 * i],
+			       (unsigned long long)irq_b[2 * i + 1]);
+	}
+	EXPECT_EQ(UCALL_DONE, t->cmd_b);
+	EXPECT_EQ(t->ua.args[0], t->ub.args[0])
+		TH_LOG("B took %llu interrupts", (unsigned long long)t->ub.args[0]);
+	EXPECT_EQ(t->ua.args[1], t->ub.args[1])
+		TH_LOG("B's interrupts landed elsewhere");
+	EXPECT_EQ(0U, t->b.diverged) TH_LOG("B diverged at record %llu",
+					    (unsigned long long)t->b.diverged);
+	EXPECT_EQ(t->rb.ntype[KVMFT_REC_EVENT], t->b.stats[KVMFT_STAT_EVENTS]);
+	EXPECT_EQ(t->a.stats[KVMFT_STAT_STEP_EVENTS],
+		  t->b.stats[KVMFT_STAT_STEP_EVENTS]);
+	TH_LOG("B: %llu steps to kind-3 landmarks; its own %llu MSIs withheld (%llu counted)",
+	       (unsigned long long)t->b.stats[KVMFT_STAT_STEPS],
+	       (unsigned long long)t->msis_b,
+	       (unsigned long long)t->b.stats[KVMFT_STAT_WITHHELD]);
 	vm_free(vm);
 
-	vm = lapic_vm(_metadata, &vcpu, n, 0);
-	ms = (struct msi_sender){ .rng = csum_random_seed(), .vm_fd = vm->fd };
-	ASSERT_EQ(0, pthread_create(&ms.thread, NULL, msi_sender, &ms));
-	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
-	ms.stop = true;
-	pthread_join(ms.thread, NULL);
-	EXPECT_NE(ua.args[1], uc.args[1]) TH_LOG("C matched A by chance");
+	vm = lapic_vm(_metadata, &vcpu, t->hg, t->n, t->tmict);
+	if (t->msis)
+		msi_start(&ms, vm->fd);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &t->uc));
+	msi_stop(&ms);
+	TH_LOG("C (not attached): %llu interrupts, sum 0x%016llx",
+	       (unsigned long long)t->uc.args[0],
+	       (unsigned long long)t->uc.args[1]);
+	EXPECT_NE(t->ua.args[1], t->uc.args[1]) TH_LOG("C matched A by chance");
 	vm_free(vm);
+}
 
+#define BOUND_PARAM	"/sys/module/kvmft/parameters/landmark_bound_us"
+
+FIXTURE(lapic) {
+	struct kvmft_nl nl;
+	bool open;
+	struct lapic_case t;
+};
+
+FIXTURE_SETUP(lapic)
+{
+	int r;
+
+	memset(self, 0, sizeof(*self));
+	REQUIRE_KVMFT_ADMIN();
+	r = write_param(LAPIC_PARAM, "1");
+	if (r)
+		SKIP(return, "%s: %s", LAPIC_PARAM, strerror(-r));
+	kvmft_nl_open(&self->nl);
+	self->open = true;
+}
+
+FIXTURE_TEARDOWN(lapic)
+{
+	if (!self->open)
+		return;
 	write_param(LAPIC_PARAM, "0");
-	rec_buf_free(&rb);
-	kvmft_nl_close(&nl);
+	write_param(BOUND_PARAM, "1000");
+	rec_buf_free(&self->t.rb);
+	kvmft_nl_close(&self->nl);
+}
+
+/*
+ * The in-kernel LAPIC timer under the log (experimental_lapic, kind-1
+ * landmarks): a periodic timer interrupts a loop with a CPUID every 64
+ * counts, well inside the default landmark bound.
+ */
+TEST_F_TIMEOUT(lapic, timer, 900)
+{
+	self->t = (struct lapic_case){
+		.hg = HG_LAPIC_TIMER, .n = 100000, .tmict = 500000,
+	};
+	lapic_replay(_metadata, &self->nl, &self->t);
+}
+
+/*
+ * MSIs the VMM signals at random host times (KVM_SIGNAL_MSI): the primary
+ * delivers each at a landmark and records it; the backup withholds its
+ * own VMM's (sent at other random times).
+ */
+TEST_F_TIMEOUT(lapic, msi, 900)
+{
+	self->t = (struct lapic_case){
+		.hg = HG_LAPIC_TIMER, .n = 60000, .msis = true,
+	};
+	lapic_replay(_metadata, &self->nl, &self->t);
+	EXPECT_LT(0U, self->t.b.stats[KVMFT_STAT_WITHHELD]);
+}
+
+/*
+ * Kind-3 landmarks (step.c): landmark_bound_us=0 and a CPUID only every
+ * 1024 counts, so that the timer's expiries and the MSIs take effect
+ * where the primary's vCPU happens to be, and the backup single-steps to
+ * each: same instructions, same counts, same checksum.
+ */
+TEST_F_TIMEOUT(lapic, step, 1800)
+{
+	int r = write_param(BOUND_PARAM, "0");
+
+	if (r)
+		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
+	self->t = (struct lapic_case){
+		.hg = HG_LAPIC_SPARSE, .n = 30000, .tmict = 2000000,
+		.msis = true,
+	};
+	lapic_replay(_metadata, &self->nl, &self->t);
+	EXPECT_LT(0U, self->t.a.stats[KVMFT_STAT_STEP_EVENTS])
+		TH_LOG("no event took a kind-3 landmark");
+	EXPECT_LT(0U, self->t.b.stats[KVMFT_STAT_STEPS]);
 }
 
 #define LOG_KB_PARAM	"/sys/module/kvmft/parameters/log_kb"

@@ -240,6 +240,8 @@ enum kvmft_stat {
 	KVMFT_STAT_DET_EXITS,	/* deterministic exits while it had a role */
 	KVMFT_STAT_EVENTS,	/* asynchronous events recorded or applied */
 	KVMFT_STAT_WITHHELD,	/* backup: its VMM's own events, withheld */
+	KVMFT_STAT_STEP_EVENTS,	/* events at kind-3 landmarks (recorded or applied) */
+	KVMFT_STAT_STEPS,	/* backup: instructions single-stepped to them */
 	__KVMFT_STAT_LAST
 };
 
@@ -314,9 +316,13 @@ struct kvmft_rec_state {
 
 /*
  * An asynchronous change to the in-kernel irqchip or timers, and the
- * landmark where it took effect: after `det` deterministic exits of the
- * vCPU (docs/replay-engine.md), with RIP there for the reader. The backup
- * applies it at the same landmark; one it passed is a divergence.
+ * landmark where it took effect (docs/replay-engine.md): after `det`
+ * deterministic exits of the vCPU, either right after the last of them
+ * (KVMFT_LANDMARK_EXIT, RIP there for the reader) or, when the primary
+ * held it longer than kvmft's landmark_bound_us, at a later instruction
+ * boundary named by RIP and `hash` (KVMFT_LANDMARK_STEP, "kind 3"), which
+ * the backup finds by single-stepping from that exit. The backup applies
+ * it at the same landmark; one it passed is a divergence.
  */
 enum kvmft_async {
 	KVMFT_ASYNC_UNSPEC,
@@ -325,12 +331,23 @@ enum kvmft_async {
 	__KVMFT_ASYNC_LAST
 };
 
+enum kvmft_landmark {
+	KVMFT_LANDMARK_EXIT,	/* right after deterministic exit number det */
+	KVMFT_LANDMARK_STEP,	/* past it, where RIP and hash match */
+	__KVMFT_LANDMARK_LAST
+};
+
 struct kvmft_rec_event {
 	__u64 det;		/* deterministic exits before it */
 	__u64 rip;
 	__u16 kind;		/* enum kvmft_async */
-	__u16 reserved;		/* 0 */
-	__u32 reserved2;	/* 0 */
+	__u16 landmark;		/* enum kvmft_landmark */
+	__u32 reserved;		/* 0 */
+	/*
+	 * KVMFT_LANDMARK_STEP: xxh64 (seed 0) of the 16 general registers,
+	 * RIP and RFLAGS without TF and RF, as u64s in that order; else 0.
+	 */
+	__u64 hash;
 	/* then what the kind carries, if anything */
 };
 

@@ -79,7 +79,7 @@ void guest_irq(uint64_t rip)
 	wrmsr(X2APIC_EOI, 0);
 }
 
-static void lapic_timer(uint64_t n, uint64_t tmict)
+static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride)
 {
 	wrmsr(HG_MSR_APIC_BASE, rdmsr(HG_MSR_APIC_BASE) | (1 << 10) | (1 << 11));
 	wrmsr(X2APIC_SVR, 0x1ff);
@@ -89,7 +89,7 @@ static void lapic_timer(uint64_t n, uint64_t tmict)
 		wrmsr(X2APIC_TMICT, tmict);
 	sti();
 	for (hg_count = 0; hg_count < n; hg_count++)
-		if (!(hg_count & 63))
+		if (!(hg_count & (stride - 1)))
 			cpuid_eax(0);
 	cli();
 	/* A record after the last interrupt: the end of the log is here. */
@@ -123,7 +123,10 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		det_mix(a1);
 		break;
 	case HG_LAPIC_TIMER:
-		lapic_timer(a1, a2);
+		lapic_timer(a1, a2, 64);
+		break;
+	case HG_LAPIC_SPARSE:
+		lapic_timer(a1, a2, 1024);
 		break;
 	default:
 		GUEST_ASSERT(0);

@@ -15,6 +15,7 @@ enum harden_case {
 				 * RDMSR: 3 deterministic exits each, then
 				 * GUEST_DONE(a1): one more */
 	HG_LAPIC_TIMER,		/* see below */
+	HG_LAPIC_SPARSE,	/* HG_LAPIC_TIMER, a CPUID every 1024 counts */
 };
 
 #define HG_PORT			0x5a8
@@ -26,7 +27,8 @@ enum harden_case {
  * HG_LAPIC_TIMER (x2APIC, split irqchip): a periodic LAPIC timer of a2
  * bus cycles (none if 0; MSIs from the VMM to vector GUEST_IRQ_VECTOR
  * count the same) while the guest counts to a1, with a CPUID every 64
- * counts;
+ * counts (HG_LAPIC_SPARSE: every 1024, so that interrupts held for a
+ * deterministic exit go past kvmft's landmark bound);
  * each interrupt folds the RIP it interrupted and the count into a
  * checksum: GUEST_DONE(interrupts, checksum). Equal on a replay only if
  * every interrupt landed at the same instruction.

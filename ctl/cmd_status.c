@@ -48,7 +48,8 @@ static int by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-#define NCOLS (4 + __KVMFT_STAT_LAST)
+#define NFIXED 6
+#define NCOLS (NFIXED + __KVMFT_STAT_LAST)
 
 struct row {
 	char cell[NCOLS][24];
@@ -62,6 +63,9 @@ static int fill_row(struct row *r, const struct ftvm *vm)
 	snprintf(r->cell[c++], 24, "%s", ftvm_role_name(vm->role));
 	snprintf(r->cell[c++], 24, "%" PRIu32, vm->pid);
 	snprintf(r->cell[c++], 24, "%" PRIu32, vm->vcpus);
+	/* The log: last record in it, and how many are not through yet. */
+	snprintf(r->cell[c++], 24, "%" PRIu64, vm->log_seq);
+	snprintf(r->cell[c++], 24, "%" PRIu64, ftvm_log_lag(vm));
 	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++)
 		if (ftvm_stat_name(s))
 			snprintf(r->cell[c++], 24, "%" PRIu64, vm->stats[s]);
@@ -76,6 +80,8 @@ static int fill_header(struct row *r)
 	strcpy(r->cell[c++], "ROLE");
 	strcpy(r->cell[c++], "PID");
 	strcpy(r->cell[c++], "VCPUS");
+	strcpy(r->cell[c++], "LOG");
+	strcpy(r->cell[c++], "LAG");
 	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++) {
 		if (!ftvm_stat_name(s))
 			continue;
@@ -87,10 +93,10 @@ static int fill_header(struct row *r)
 	return c;
 }
 
-/* The table column of a statistic: after the 4 fixed ones, named ones only. */
+/* The table column of a statistic: after the fixed ones, named ones only. */
 static int stat_col(unsigned int stat)
 {
-	int c = 4;
+	int c = NFIXED;
 
 	for (unsigned int s = 0; s < stat; s++)
 		if (ftvm_stat_name(s))

@@ -145,7 +145,33 @@ void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
 		if (ftvm_stat_name(s))
 			json_u64(j, ftvm_stat_name(s), vm->stats[s]);
 	json_obj_end(j);
+	if (vm->session) {
+		json_obj_begin(j, "log");
+		json_u64(j, "session", vm->session);
+		json_u64(j, "seq", vm->log_seq);
+		if (vm->role == KVMFT_ROLE_PRIMARY)
+			json_u64(j, "shipped", vm->log_shipped);
+		if (vm->role == KVMFT_ROLE_BACKUP)
+			json_u64(j, "replayed", vm->log_replayed);
+		json_u64(j, "lag", ftvm_log_lag(vm));
+		if (vm->diverged_seq)
+			json_u64(j, "diverged", vm->diverged_seq);
+		json_obj_end(j);
+	}
 	json_obj_end(j);
+}
+
+/*
+ * Records not yet through: a primary's still in its log (recorded, not
+ * shipped), a backup's not yet replayed (received, not taken).
+ */
+uint64_t ftvm_log_lag(const struct ftvm *vm)
+{
+	uint64_t done = vm->role == KVMFT_ROLE_PRIMARY ? vm->log_shipped :
+			vm->role == KVMFT_ROLE_BACKUP ? vm->log_replayed :
+			vm->log_seq;
+
+	return vm->log_seq > done ? vm->log_seq - done : 0;
 }
 
 static const char *event_color(unsigned int event)

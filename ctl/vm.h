@@ -41,6 +41,8 @@ const char *ftvm_role_name(unsigned int role);	/* "primary", "role3" */
 const char *ftvm_event_name(unsigned int event);	/* "create", ... */
 /* Name of a known counter, or NULL for UNSPEC, PAD and unknown ones. */
 const char *ftvm_stat_name(unsigned int stat);
+/* Records recorded but not shipped (primary), received but not replayed. */
+uint64_t ftvm_log_lag(const struct ftvm *vm);
 
 /* {"id":..,"role":..,"pid":..,"vcpus":..,"seq":..,"stats":{..}} */
 void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,

@@ -163,7 +163,7 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *fd_attr = info->attrs[KVMFT_A_VM_FD];
 	u32 vmcb_off = kvmft_vendor_layout_off();
 	struct kvmft_vm *vm;
-	struct fd f;
+	struct file *file;
 	int err;
 
 	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
@@ -181,12 +181,12 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[KVMFT_A_SVM_VMCB_OFF])
 		vmcb_off = nla_get_u32(info->attrs[KVMFT_A_SVM_VMCB_OFF]);
 
-	f = fdget(nla_get_u32(fd_attr));
-	if (!f.file) {
+	file = fget(nla_get_u32(fd_attr));
+	if (!file) {
 		NL_SET_ERR_MSG_ATTR(extack, fd_attr, "fd is not open");
 		return -EBADF;
 	}
-	if (!file_is_kvm(f.file)) {
+	if (!file_is_kvm(file)) {
 		NL_SET_ERR_MSG_ATTR(extack, fd_attr, "fd is not a KVM VM");
 		err = -ENOTTY;
 		goto out;
@@ -195,7 +195,7 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&kvmft_lock);
 	/* Interception needs kvm_amd; plain attach does not. */
 	kvmft_hooks_arm_vendor(NULL);
-	vm = kvmft_vm_attach(f.file, info->attrs[KVMFT_A_PID] ?
+	vm = kvmft_vm_attach(file, info->attrs[KVMFT_A_PID] ?
 			     nla_get_u32(info->attrs[KVMFT_A_PID]) : 0,
 			     vmcb_off, extack);
 	if (IS_ERR(vm)) {
@@ -207,7 +207,7 @@ static int kvmft_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	}
 	mutex_unlock(&kvmft_lock);
 out:
-	fdput(f);
+	fput(file);
 	return err;
 }
 

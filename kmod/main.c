@@ -70,6 +70,9 @@ static int __init kvmft_init(void)
 	err = kvmft_hooks_init();
 	if (err)
 		goto err_hooks;
+	err = kvmft_compat_init();
+	if (err)
+		goto err_compat;
 	err = kvmft_landmark_init();
 	if (err)
 		goto err_landmark;
@@ -91,6 +94,8 @@ err_chardev:
 err_lapic:
 	kvmft_landmark_exit_hooks();
 err_landmark:
+	kvmft_compat_exit();
+err_compat:
 	kvmft_hooks_exit();
 err_hooks:
 	debugfs_remove_recursive(kvmft_debugfs);
@@ -106,6 +111,7 @@ static void __exit kvmft_exit(void)
 	kvmft_vm_detach_all();
 	kvmft_lapic_exit();
 	kvmft_landmark_exit_hooks();
+	kvmft_compat_exit();
 	kvmft_hooks_exit();
 	kvmft_vendor_exit();
 	kvmft_hooks_drain();

@@ -441,6 +441,24 @@ TEST(contract_irqchip)
 	kvmft_nl_close(&nl);
 }
 
+/*
+ * Does this KVM create an in-kernel PIT without an in-kernel PIC? Debian's
+ * 6.1 does; its 6.12 answers ENOENT, so there a VM that LOG_OPEN accepts
+ * (no in-kernel irqchip) can have no PIT at all.
+ */
+static bool kvm_pit_without_pic(void)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_vm *vm = vm_create(GUEST_MEM_DEFAULT);
+	bool ok = !ioctl(vm->fd, KVM_CREATE_PIT2, &pit);
+
+	vm_free(vm);
+	return ok;
+}
+
+#define PIT_NEEDS_PIC \
+	"this KVM creates a PIT only with an in-kernel PIC, which LOG_OPEN refuses first (contract_irqchip)"
+
 TEST(contract_pit)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -448,6 +466,8 @@ TEST(contract_pit)
 	struct kvm_vm *vm;
 
 	REQUIRE_KVMFT_ADMIN();
+	if (!kvm_pit_without_pic())
+		SKIP(return, PIT_NEEDS_PIC);
 	kvmft_nl_open(&nl);
 	vm = vm_create(GUEST_MEM_DEFAULT);
 	vm_vcpu_add(vm);
@@ -518,8 +538,10 @@ TEST(shape_fixed)
 	struct kvm_vm *vm;
 	uint32_t id;
 	int fd, v1;
+	bool pit_ok;
 
 	REQUIRE_KVMFT_ADMIN();
+	pit_ok = kvm_pit_without_pic();
 	kvmft_nl_open(&nl);
 	vm = hg_create(&vcpu, HG_TSC_SPIN, 10);
 	id = kvmft_attach(&nl, vm->fd, getpid());
@@ -539,9 +561,13 @@ TEST(shape_fixed)
 	v1 = ioctl(vm->fd, KVM_CREATE_VCPU, 1);
 	EXPECT_LE(0, v1) TH_LOG("KVM_CREATE_VCPU after the log closed: %s",
 				strerror(errno));
-	EXPECT_EQ(0, ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
-		TH_LOG("KVM_CREATE_PIT2 after the log closed: %s",
-		       strerror(errno));
+	if (pit_ok) {
+		EXPECT_EQ(0, ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
+			TH_LOG("KVM_CREATE_PIT2 after the log closed: %s",
+			       strerror(errno));
+	} else {
+		TH_LOG("no PIT after the log closed: " PIT_NEEDS_PIC);
+	}
 	if (v1 >= 0)
 		close(v1);
 	kvmft_detach(&nl, id);

@@ -6,11 +6,25 @@
 # lab demonstration. Both install what they need first (`make deps`).
 
 TOP := $(CURDIR)
-# The Debian kernel whose headers linux-headers-amd64 pulls in; the lab
-# boots this kernel, so the module is built for it, not for `uname -r`.
+# KVER: the kernel to build for, boot in the lab (demo, bench) and install
+# with DKMS; by default the Debian kernel whose headers linux-headers-amd64
+# pulls in, not `uname -r`. A series (KVER=6.12) names Debian's kernel of
+# that series. KVERS: the kernels make check, check's DKMS step and the KVM
+# selftests cover: KVER if given, else every supported one installed
+# (scripts/debian-kver.sh --all; docs/kernels.md).
+ifneq ($(filter command line environment,$(origin KVER)),)
+KVERS ?= $(KVER)
+endif
+ifeq ($(findstring -,$(KVER)),)
+ifneq ($(KVER),)
+override KVER := $(shell $(TOP)/scripts/debian-kver.sh $(KVER))
+override KVERS := $(KVER)
+endif
+endif
 KVER ?= $(shell $(TOP)/scripts/debian-kver.sh 2>/dev/null)
+KVERS ?= $(shell $(TOP)/scripts/debian-kver.sh --all 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
-export KVER KDIR TOP
+export KVER KVERS KDIR TOP
 
 PACKAGE_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 
@@ -28,7 +42,7 @@ help:
 	@echo "make bench      failover times and logging bandwidth of ftd; what kvmft costs a VM in the lab"
 	@echo "make install    install ftd, ftctl, the ftd systemd unit and man pages"
 	@echo "make dkms-install  add, build and install the module with DKMS for KVER"
-	@echo "variables: KVER=$(KVER) KDIR=$(KDIR)"
+	@echo "variables: KVER=$(KVER) KDIR=$(KDIR) KVERS='$(KVERS)'"
 
 module:
 	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "error: kernel headers for KVER='$(KVER)' not found at '$(KDIR)'; run 'make deps'" >&2; exit 1; }

@@ -13,11 +13,17 @@ top=$(cd "$(dirname "$0")/.." && pwd -P)
 iters=${BENCH_ITERS:-20000}
 rounds=${BENCH_ROUNDS:-3}
 bench=$top/selftests/kvmft/exit_bench
-ko=$top/kvmft.ko
 die() { echo "bench: $*" >&2; exit 1; }
 
 [ -x "$bench" ] || die "$bench is not built (make selftests)"
-[ -f "$ko" ] || die "$ko is not built (make module)"
+# This tree's module for the booted kernel: ./kvmft.ko if built for it,
+# else the installed one (make check installs this tree's with DKMS for
+# every kernel it tests, and ./kvmft.ko is only the first kernel's).
+ko=$top/kvmft.ko
+[ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)" ] ||
+	ko=$(modinfo -F filename kvmft 2>/dev/null)
+[ -n "$ko" ] && [ -f "$ko" ] ||
+	die "no kvmft.ko for $(uname -r) (make module KVER=$(uname -r), or make dkms-install)"
 if [ -d /sys/module/kvmft ]; then
 	rmmod kvmft || die "kvmft is loaded and cannot be unloaded"
 fi

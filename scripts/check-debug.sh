@@ -47,7 +47,7 @@ fi
 # the lab gives Debian's kernel; lockdep, KASAN and kmemleak make it
 # several times slower (boot to CMD about 45 s instead of 5), hence the
 # limits: every lab's multiplied, each selftest program's 4 times its 600 s.
-export KVER=$kver
+export KVER=$kver KVERS=$kver
 export CHECK_OUT=$out
 export LAB_MEM=${LAB_MEM:-3072}
 export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-4}

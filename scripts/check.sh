@@ -1,17 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: everything that can be tested, in order of cost.
-#   1. build (module with W=1, userspace with -Werror)
+# make check: everything that can be tested, in order of cost, for every
+# kernel in KVERS (make sets it: KVER if given, else every supported
+# kernel installed, docs/kernels.md):
+#   1. build (module with W=1 for each kernel, userspace with -Werror)
 #   2. checkpatch --strict on kmod/; unit tests of ctl/ on this machine,
 #      under ASan/UBSan; ftd between network namespaces (no KVM needed)
-#   3. DKMS add/build/install for the Debian kernel
-#   4. the lab's own tests (boots the lab)
-#   5. the selftests inside the lab, with the DKMS module
-# Every step writes TAP to build/check/*.tap; the last line is the summary.
+#   3. DKMS add/build/install, side by side for every kernel
+#   4. the lab's own tests (boots the lab), per kernel
+#   5. the selftests inside the lab, with the DKMS module, per kernel
+# Every step writes TAP to build/check/*.tap, kernel-bound ones with the
+# kernel in each test's name; the last line is the summary.
 #
 # make check-debug (scripts/check-debug.sh) runs this same pipeline for its
-# debug kernel: KVER names the kernel (make passes it on), CHECK_OUT the
+# debug kernel: KVERS (else KVER) names the kernels, CHECK_OUT the
 # output dir, KVMFT_TEST_TIMEOUT each selftest program's limit in the lab,
 # KVMFT_STRESS_ITERS the rounds of each race in stress_test,
 # CHECK_LAB_TIMEOUT the selftests lab's limit (2400 s), LAB_MEM the labs'
@@ -26,8 +29,18 @@ out=${CHECK_OUT:-$top/build/check}
 rm -rf "$out"
 mkdir -p "$out"
 start=$(date +%s)
+kvers=${KVERS:-${KVER:-$(scripts/debian-kver.sh --all)}}
+# The first kernel is the default one: its module is built last, so that
+# ./kvmft.ko is for it when check ends.
+first=${kvers%% *}
+export KVERS="$kvers"
 
 say() { echo "== check: $* ($(($(date +%s) - start))s)" >&2; }
+
+# TAP from a kernel-bound step, with the kernel in each test's name.
+tag() {
+	sed -E "s/^((not )?ok [0-9]+)( -)? /\1 - $1: /"
+}
 
 # A step that is not itself TAP becomes one TAP line.
 tap_step() {
@@ -42,19 +55,27 @@ tap_step() {
 }
 
 say "build"
-tap_step "build: module (W=1), bpf, ctl, selftests" build make -s all
-if grep -q '^not ok' "$out/build.tap"; then
+# Kbuild rebuilds what a kernel change touches (the command lines name the
+# kernel, kmod/compat/generated.h included).
+for k in $(echo "$kvers" | tr ' ' '\n' | tac); do
+	tap_step "build: $k: module (W=1)" "build-$k" make -s module KVER="$k" KVERS="$k"
+done
+tap_step "build: bpf, ctl, selftests" build make -s bpf ctl selftests KVER="$first"
+if grep -q '^not ok' "$out"/build*.tap; then
 	scripts/tap-summary.sh "$out"/*.tap
 	exit 1
 fi
 # Diagnostics with a file and line (compiler, kbuild, makefiles) and those
 # of the compiler drivers and the linker; not make's clock-skew or
 # jobserver notes, which say nothing about the code.
-if grep -E '^[^ :]+:[0-9]+(:[0-9]+)?: warning:|^WARNING:|^(cc1|clang|[^ ]*ld(\.[a-z]+)?): warning:' \
-	"$out/build.log" >"$out/build-warn.log"; then
-	{ echo "not ok 1 - build: warning free"; sed 's/^/# /' "$out/build-warn.log"; } >"$out/build-warn.tap"
-	cat "$out/build-warn.tap"
-fi
+for f in "$out"/build*.log; do
+	b=$(basename "$f" .log)
+	if grep -E '^[^ :]+:[0-9]+(:[0-9]+)?: warning:|^WARNING:|^(cc1|clang|[^ ]*ld(\.[a-z]+)?): warning:' \
+		"$f" >"$out/$b-warn.log"; then
+		{ echo "not ok 1 - $b: warning free"; sed 's/^/# /' "$out/$b-warn.log"; } >"$out/$b-warn.tap"
+		cat "$out/$b-warn.tap"
+	fi
+done
 
 # A step that exited non-zero without a "not ok" of its own still fails.
 step_status() {
@@ -75,36 +96,44 @@ say "namespace tests (ftd, ASan/UBSan)"
 make -s -C ctl netns-test 2>&1 | tee "$out/netns.tap"
 step_status "namespace tests" netns "${PIPESTATUS[0]}"
 
-say "DKMS"
+say "DKMS: $kvers"
 scripts/dkms.sh --tap | tee "$out/dkms.tap"
 step_status DKMS dkms "${PIPESTATUS[0]}"
 
-say "lab self-tests"
-lab/tests/lab_test.sh 2>&1 | tee "$out/lab-self.tap"
-step_status "lab self-tests" lab-self "${PIPESTATUS[0]}"
+for k in $kvers; do
+	say "lab self-tests: $k"
+	KVER=$k lab/tests/lab_test.sh 2>&1 | tag "$k" | tee "$out/lab-self-$k.tap"
+	step_status "$k: lab self-tests" "lab-self-$k" "${PIPESTATUS[0]}"
+done
 
-say "selftests in the lab"
-# The selftests take about 5 minutes; the limit is for a hung guest only.
+# The selftests take about 5 minutes per kernel; the limit is for a hung
+# guest only.
 lab_timeout=${CHECK_LAB_TIMEOUT:-2400}
 # The guest does not inherit this environment; the command line carries it.
 set -- scripts/lab-selftests.sh
 [ -z "${KVMFT_TEST_TIMEOUT:-}" ] || set -- env "KVMFT_TEST_TIMEOUT=$KVMFT_TEST_TIMEOUT" "$@"
 [ -z "${KVMFT_STRESS_ITERS:-}" ] || set -- env "KVMFT_STRESS_ITERS=$KVMFT_STRESS_ITERS" "$@"
-lab/run --timeout "$lab_timeout" --out "$out/lab" -- "$@" 2>&1 |
-	tr -d '\r' | tee "$out/lab.raw"
-labst=${PIPESTATUS[0]}
-# Only the TAP that the guest wrote counts, not the console chatter; what
-# it wrote before a timeout or crash still counts.
-cat "$out/lab/log" >"$out/lab.tap" 2>/dev/null
-if [ -f "$out/lab/kernel-log.tap" ]; then
-	cat "$out/lab/kernel-log.tap" >>"$out/lab.tap"
-else
-	case $labst in
-	124) why="timed out after $((lab_timeout * ${LAB_TIMEOUT_SCALE:-1})) s" ;;
-	*) why="the guest ended without its kernel-log check (exit $labst; crashed?)" ;;
-	esac
-	{ echo "not ok 1 - lab: $why"; tail -n 30 "$out/lab.raw" | sed 's/^/# /'; } >>"$out/lab.tap"
-fi
+for k in $kvers; do
+	say "selftests in the lab: $k"
+	lab/run --kver "$k" --timeout "$lab_timeout" --out "$out/lab-$k" -- "$@" 2>&1 |
+		tr -d '\r' | tee "$out/lab-$k.raw"
+	labst=${PIPESTATUS[0]}
+	# Only the TAP that the guest wrote counts, not the console chatter;
+	# what it wrote before a timeout or crash still counts.
+	{
+		cat "$out/lab-$k/log" 2>/dev/null
+		if [ -f "$out/lab-$k/kernel-log.tap" ]; then
+			cat "$out/lab-$k/kernel-log.tap"
+		else
+			case $labst in
+			124) why="timed out after $((lab_timeout * ${LAB_TIMEOUT_SCALE:-1})) s" ;;
+			*) why="the guest ended without its kernel-log check (exit $labst; crashed?)" ;;
+			esac
+			echo "not ok 1 - lab: $why"
+			tail -n 30 "$out/lab-$k.raw" | sed 's/^/# /'
+		fi
+	} | tag "$k" >"$out/lab-$k.tap"
+done
 
 say "done"
 scripts/tap-summary.sh "$out"/*.tap

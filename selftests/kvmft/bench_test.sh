@@ -9,7 +9,8 @@
 tap_plan 4
 bench_guest=$top/scripts/bench-guest.sh
 
-if ! need_root_kvm || ! [ -f "$top/kvmft.ko" ] || ! [ -x "$here/exit_bench" ]; then
+if ! need_root_kvm || ! { [ -f "$top/kvmft.ko" ] || modinfo kvmft >/dev/null 2>&1; } ||
+   ! [ -x "$here/exit_bench" ]; then
 	for t in runs table baseline-no-tsc-exits primary-tsc-exits; do
 		skip "$t" "needs root, /dev/kvm, kvmft.ko and exit_bench built (make)"
 	done

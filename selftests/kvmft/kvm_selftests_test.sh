@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The kernel's own KVM selftests (built from Debian's linux-source by
-# selftests/kvm-selftests.sh) must behave the same on a host where kvmft is
+# The kernel's own KVM selftests (built from Debian's linux-source of the
+# running kernel's series by selftests/kvm-selftests.sh) must behave the
+# same on a host where kvmft is
 # loaded and recording another VM: kvmft touches only the VMs attached to
 # it.
 #
@@ -14,12 +15,14 @@
 # without kvmft too (the lab is nested KVM under TCG, where a few do) is a
 # SKIP that gives its baseline result.
 . "$(dirname "$0")/tap.sh"
-bin=$top/build/kvm-selftests/bin
+# The set built from the running kernel's own series (selftests/Makefile).
+series=$(uname -r | cut -d. -f1,2)
+bin=$top/build/kvm-selftests/$series/bin
 tests=$(ls "$bin" 2>/dev/null | grep -v '^\.')
 
 if [ -z "$tests" ]; then
 	tap_plan 1
-	skip "kvm-selftests" "not built: $bin is empty (make selftests)"
+	skip "kvm-selftests" "not built for $series: $bin is empty (make selftests KVER=$(uname -r))"
 	exit 0
 fi
 # shellcheck disable=SC2086

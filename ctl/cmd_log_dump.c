@@ -66,6 +66,14 @@ static void dump_json(struct json *j, const struct ftlog_reader *r)
 		snprintf(hash, sizeof(hash), "%016" PRIx64, (uint64_t)st.hash);
 		json_str(j, "hash", hash);
 		json_u64(j, "rip", st.rip);
+	} else if (h->type == KVMFT_REC_MMIO_IN) {
+		struct kvmft_rec_mmio m;
+
+		memcpy(&m, pl, sizeof(m));
+		hex(data, m.data, m.len);
+		json_u64(j, "gpa", m.gpa);
+		json_u64(j, "len", m.len);
+		json_str(j, "data", data);
 	} else if (h->type == KVMFT_REC_RDMSR) {
 		struct kvmft_rec_msr m;
 
@@ -116,6 +124,13 @@ static void dump_human(const struct ftlog_reader *r)
 		memcpy(&st, pl, sizeof(st));
 		printf(" hash %016" PRIx64 " rip 0x%" PRIx64 "\n",
 		       (uint64_t)st.hash, (uint64_t)st.rip);
+	} else if (h->type == KVMFT_REC_MMIO_IN) {
+		struct kvmft_rec_mmio m;
+
+		memcpy(&m, pl, sizeof(m));
+		hex(data, m.data, m.len);
+		printf(" gpa 0x%" PRIx64 " len %" PRIu32 " data %s\n",
+		       (uint64_t)m.gpa, (uint32_t)m.len, data);
 	} else if (h->type == KVMFT_REC_RDMSR) {
 		struct kvmft_rec_msr m;
 

@@ -71,6 +71,8 @@ const char *ftlog_rec_type_name(unsigned int type)
 		return "state";
 	case KVMFT_REC_EVENT:
 		return "event";
+	case KVMFT_REC_MMIO_IN:
+		return "mmio_in";
 	}
 	return NULL;
 }
@@ -134,6 +136,26 @@ static size_t check_payload(const struct kvmft_rec *h, const unsigned char *pl,
 				    "state payload is %u bytes, must be %zu",
 				    h->len, sizeof(struct kvmft_rec_state));
 		return 1;
+	case KVMFT_REC_MMIO_IN: {
+		struct kvmft_rec_mmio m;
+
+		if (h->len != sizeof(m))
+			return fail(err, FTLOG_BAD_LEN,
+				    "mmio_in payload is %u bytes, must be %zu",
+				    h->len, sizeof(m));
+		memcpy(&m, pl, sizeof(m));
+		if (!m.len || m.len > sizeof(m.data))
+			return fail(err, FTLOG_BAD_LEN,
+				    "mmio_in of %u bytes, must be 1 to 8", m.len);
+		if (m.reserved)
+			return fail(err, FTLOG_BAD_RESERVED,
+				    "mmio_in reserved field not 0");
+		for (size_t i = m.len; i < sizeof(m.data); i++)
+			if (m.data[i])
+				return fail(err, FTLOG_BAD_RESERVED,
+					    "mmio_in data past its %u bytes not 0", m.len);
+		return 1;
+	}
 	case KVMFT_REC_RDMSR:
 		if (h->len != sizeof(msr))
 			return fail(err, FTLOG_BAD_LEN,

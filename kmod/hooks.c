@@ -104,6 +104,7 @@ static bool kvmft_addr_in_module(unsigned long addr, const char *name)
 }
 
 static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu);
+static int kvmft_complete_mmio_in(struct kvm_vcpu *vcpu);
 static int kvmft_complete_rdmsr(struct kvm_vcpu *vcpu);
 static void kvmft_cui_restore(struct kvm_vcpu *vcpu,
 			      struct kvmft_vcpu_state *vs);
@@ -114,7 +115,8 @@ static bool kvmft_cui_ours(struct kvm_vcpu *vcpu)
 	int (*cui)(struct kvm_vcpu *vcpu) =
 		READ_ONCE(vcpu->arch.complete_userspace_io);
 
-	return cui == kvmft_complete_pio_in || cui == kvmft_complete_rdmsr;
+	return cui == kvmft_complete_pio_in || cui == kvmft_complete_mmio_in ||
+	       cui == kvmft_complete_rdmsr;
 }
 
 /* Only the first vCPU is recorded: the v1 contract has one. */
@@ -315,11 +317,98 @@ static int kvmft_complete_pio_in(struct kvm_vcpu *vcpu)
 	else if (len)
 		memcpy(page, vm->pio_buf, len);
 	r = kvmft_verify_exit(vm, vcpu, r);
+	/*
+	 * An IN is a landmark, and the guest runs on from here without a
+	 * loop point: a backup steps to a kind-3 landmark that follows it,
+	 * or with nothing more in its log, waits before the guest runs on.
+	 */
+	if (r > 0 && kvmft_backup_apply_now(vm, vcpu, vs)) {
+		vs->need_wait = true;
+		r = -EINTR;
+	}
 out:
 	if (vm)
 		kvmft_vm_put(vm);
 	kvmft_redirect_put();
 	return r;
+}
+
+/*
+ * An MMIO read the VMM answered (KVM_EXIT_MMIO): KVM copies the data from
+ * kvm_run, which the VMM can write, into the fragment it emulates from.
+ * kvmft records it (primary) or replaces it with the log's (backup) just
+ * before KVM's completion runs; the VMM could still write kvm_run in
+ * between, but only to its own VM's loss. The fragment's address and
+ * length are KVM's own, not kvm_run's.
+ */
+static int kvmft_complete_mmio_in(struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
+	struct kvmft_vcpu_state *vs = vm ? kvmft_vcpu_state(vm, vcpu) : NULL;
+	struct kvm_mmio_fragment *frag;
+	struct kvmft_rec_mmio m = { 0 };
+	int (*cui)(struct kvm_vcpu *vcpu);
+	int err = 0, r;
+
+	kvmft_redirect_get();
+	if (WARN_ON_ONCE(!vs || !vs->orig_cui)) {
+		r = -EIO;
+		goto out;
+	}
+	cui = vs->orig_cui;
+	if (!kvmft_vm_wants_exits(vm)) {
+		vs->orig_cui = NULL;
+		r = cui(vcpu);
+		goto out;
+	}
+	frag = &vcpu->mmio_fragments[vcpu->mmio_cur_fragment];
+	m.gpa = frag->gpa;
+	m.len = min(8U, frag->len);
+	memcpy(m.data, vcpu->run->mmio.data, m.len);
+	switch (READ_ONCE(vm->role)) {
+	case KVMFT_ROLE_PRIMARY:
+		err = kvmft_log_append(vm, vcpu, KVMFT_REC_MMIO_IN, &m,
+				       sizeof(m), NULL, 0, NULL);
+		if (err == -ENODEV)	/* the reader went: recording ends */
+			err = 0;
+		break;
+	case KVMFT_ROLE_BACKUP:
+		/* gpa, len and reserved must match; the data is the log's. */
+		err = kvmft_replay_take(vm, vcpu, KVMFT_REC_MMIO_IN, &m,
+					offsetof(struct kvmft_rec_mmio, data),
+					true, m.data, sizeof(m.data));
+		break;
+	}
+	if (err < 0) {
+		/* Not ready: KVM_RUN returns -EINTR; the next one waits. */
+		vs->need_wait = true;
+		vcpu->arch.complete_userspace_io = kvmft_complete_mmio_in;
+		r = -EINTR;
+		goto out;
+	}
+	memcpy(vcpu->run->mmio.data, m.data, m.len);
+	vs->orig_cui = NULL;
+	r = cui(vcpu);
+	r = kvmft_verify_exit(vm, vcpu, r);
+	/* As after an IN (kvmft_complete_pio_in). */
+	if (r > 0 && kvmft_backup_apply_now(vm, vcpu, vs)) {
+		vs->need_wait = true;
+		r = -EINTR;
+	}
+out:
+	if (vm)
+		kvmft_vm_put(vm);
+	kvmft_redirect_put();
+	return r;
+}
+
+/* Is an MMIO read completion pending that kvmft must see first? */
+static bool kvmft_mmio_in_pending(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.complete_userspace_io &&
+	       !kvmft_cui_ours(vcpu) && vcpu->mmio_needed &&
+	       !vcpu->mmio_is_write &&
+	       vcpu->mmio_cur_fragment < vcpu->mmio_nr_fragments;
 }
 
 /* Is a PIO IN completion pending that kvmft must see first? */
@@ -376,6 +465,9 @@ static kvmft_run_fn kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	if (kvmft_pio_in_pending(vcpu)) {
 		vs->orig_cui = vcpu->arch.complete_userspace_io;
 		vcpu->arch.complete_userspace_io = kvmft_complete_pio_in;
+	} else if (kvmft_mmio_in_pending(vcpu)) {
+		vs->orig_cui = vcpu->arch.complete_userspace_io;
+		vcpu->arch.complete_userspace_io = kvmft_complete_mmio_in;
 	}
 	return NULL;
 }

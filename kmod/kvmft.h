@@ -71,7 +71,6 @@ struct kvmft_vcpu_state {
 	bool emulated;		/* KVM emulated an instruction since */
 	bool at_landmark;	/* the last exit was deterministic */
 	bool bypass;		/* kvmft calls a hooked function itself */
-	bool resume_apply;	/* backup stopped at a landmark: apply first */
 	/*
 	 * Kind-3 landmarks (step.c). Primary: held_since is when an event
 	 * began to wait for a landmark (ns, 0: none waits); step_landmark
@@ -83,6 +82,8 @@ struct kvmft_vcpu_state {
 	 */
 	bool step_landmark;
 	bool delivering;
+	u64 injected_mark;	/* interrupts KVM had injected at the last one */
+	u64 npf_mark;		/* ... at the NPF not settled yet */
 	bool stepping;
 	bool step_found;
 	u64 held_since;
@@ -366,11 +367,16 @@ void kvmft_landmark_exit_hooks(void);
 /* lapic.c */
 bool kvmft_lapic_enabled(void);
 bool kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+bool kvmft_backup_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			struct kvmft_vcpu_state *vs);
+bool kvmft_backup_apply_now(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			    struct kvmft_vcpu_state *vs);
 int kvmft_lapic_init(void);
 void kvmft_lapic_exit(void);
 
 /* step.c */
 u64 kvmft_step_hash(struct kvm_vcpu *vcpu);
+u64 kvmft_step_injections(struct kvm_vcpu *vcpu);
 bool kvmft_step_due(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		    struct kvmft_vcpu_state *vs, bool held);
 void kvmft_step_fill(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,

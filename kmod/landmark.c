@@ -80,6 +80,7 @@ void kvmft_landmark_settle(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 		vs->det_exits++;
 		vs->at_landmark = true;
 		vs->delivering = false;
+		vs->injected_mark = vs->npf_mark;
 		kvmft_stat_inc(vm, KVMFT_STAT_DET_EXITS);
 	}
 }
@@ -101,10 +102,12 @@ void kvmft_landmark_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		return;		/* one step of a search: not the guest's */
 	if (exit_code == SVM_EXIT_NPF) {
 		vs->npf_open = true;
+		vs->npf_mark = kvmft_step_injections(vcpu);
 	} else if (kvmft_exit_deterministic(exit_code)) {
 		vs->det_exits++;
 		vs->at_landmark = true;
 		vs->delivering = false;
+		vs->injected_mark = kvmft_step_injections(vcpu);
 		kvmft_stat_inc(vm, KVMFT_STAT_DET_EXITS);
 		/*
 		 * A search that reaches a deterministic exit has passed its

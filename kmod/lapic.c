@@ -74,11 +74,13 @@ static void kvmft_deliver_msi(struct kvmft_vcpu_state *vs, struct kvm *kvm,
 /*
  * Primary, at a landmark: deliver the MSIs held since the last one, each
  * recorded with the landmark. Stops early if the log is full (the rest
- * wait for the next landmark).
+ * wait for the next landmark). Returns whether it delivered any.
  */
-static void kvmft_msi_release(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+static bool kvmft_msi_release(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			      struct kvmft_vcpu_state *vs)
 {
+	bool released = false;
+
 	struct kvmft_msi_hold *q = &vm->msi_hold;
 	struct {
 		struct kvmft_rec_event ev;
@@ -89,18 +91,19 @@ static void kvmft_msi_release(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		spin_lock(&q->lock);
 		if (q->head == q->tail) {
 			spin_unlock(&q->lock);
-			return;
+			return released;
 		}
 		r.msi = q->ring[q->tail % KVMFT_MSI_HOLD];
 		spin_unlock(&q->lock);
 		kvmft_step_fill(vm, vcpu, vs, &r.ev);
 		if (kvmft_log_append(vm, vcpu, KVMFT_REC_EVENT, &r.ev,
 				     sizeof(r.ev), &r.msi, sizeof(r.msi), NULL))
-			return;
+			return released;
 		spin_lock(&q->lock);
 		q->tail++;
 		spin_unlock(&q->lock);
 		kvmft_deliver_msi(vs, vcpu->kvm, &r.msi);
+		released = true;
 		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
 		if (r.ev.landmark == KVMFT_LANDMARK_STEP)
 			kvmft_stat_inc(vm, KVMFT_STAT_STEP_EVENTS);
@@ -199,56 +202,80 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 }
 
 /*
- * Backup, at a loop point or KVM_RUN entry: apply what belongs here; a
- * backup that passed a landmark has diverged and stops. Returns whether
- * the vCPU must stop and wait for its log: at a landmark (or a kind-3
- * one it just found) with nothing in the log, it cannot know whether
- * the primary applied something more here.
+ * Backup: must the vCPU stop here and wait for its log? At a landmark (or
+ * a kind-3 one it just found, or the start, before any record) with
+ * nothing in the log, it cannot know whether the primary applied
+ * something more before the next deterministic exit. A halted vCPU just
+ * stays blocked: a record written to its log kicks it.
  */
-static bool kvmft_backup_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			       struct kvmft_vcpu_state *vs)
+static bool kvmft_lapic_must_wait(struct kvmft_vm *vm,
+				  struct kvm_vcpu *vcpu,
+				  struct kvmft_vcpu_state *vs)
 {
+	bool start = !vs->det_exits && !READ_ONCE(vm->log.replayed);
+
+	if (!vcpu->arch.apic || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP ||
+	    !(vs->at_landmark || vs->step_found || start) || vs->stepping ||
+	    !kvmft_log_empty(vm) || READ_ONCE(vm->log.promoted) ||
+	    vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+		return false;
+	return true;
+}
+
+/*
+ * Backup, at a loop point, KVM_RUN entry or once an IN from the VMM took
+ * its record: apply what belongs here, or start stepping to a kind-3
+ * landmark; a backup that passed a landmark has diverged and stops.
+ * Returns whether the vCPU must stop and wait for its log.
+ */
+bool kvmft_backup_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			struct kvmft_vcpu_state *vs)
+{
+	if (!vcpu->arch.apic || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP)
+		return false;
 	if (kvmft_lapic_apply(vm, vcpu, vs)) {
 		kvmft_step_set(vcpu, vs, false);
 		kvmft_diverge_at(vm, READ_ONCE(vm->log.replayed) + 1);
 		return true;
 	}
-	if ((vs->at_landmark || vs->step_found) && !vs->stepping &&
-	    kvmft_log_empty(vm) && !READ_ONCE(vm->log.promoted) &&
-	    vcpu->arch.mp_state != KVM_MP_STATE_HALTED) {
-		vs->resume_apply = true;
-		return true;
-	}
-	return false;
+	return kvmft_lapic_must_wait(vm, vcpu, vs);
 }
 
 /*
  * KVM_RUN entry of a backup: apply what belongs where it stands (after a
  * stop at a landmark, once its log has something; or a kind-3 landmark
- * right after an exit to the VMM) and, after a stop, turn an expiry into
- * an IRR bit now, as the primary's vcpu_run() did before its next entry.
- * Returns whether it must wait for its log first.
+ * right after an exit to the VMM). Returns whether it must wait for its
+ * log first.
  */
 bool kvmft_lapic_resume(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
 	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
-	bool resume;
 
 	if (!vs)
 		return false;
-	resume = vs->resume_apply;
-	vs->resume_apply = false;
 	if (READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP) {
 		kvmft_step_set(vcpu, vs, false);
 		return false;
 	}
 	if (!vcpu->arch.apic)	/* no in-kernel LAPIC: no events */
 		return false;
-	if (kvmft_backup_apply(vm, vcpu, vs))
-		return true;
-	if (resume && kvmft_call_pending_timer(vs, vcpu))
+	return kvmft_backup_apply_now(vm, vcpu, vs);
+}
+
+/*
+ * Backup, outside vcpu_run()'s loop point (KVM_RUN entry, an IN or MMIO
+ * completion): apply, and turn an applied expiry into an IRR bit now, as
+ * the primary's vcpu_run() did right after it applied one. (A backup's
+ * own timer never expires: only applied expiries are pending.)
+ */
+bool kvmft_backup_apply_now(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
+			    struct kvmft_vcpu_state *vs)
+{
+	bool stop = kvmft_backup_apply(vm, vcpu, vs);
+
+	if (vcpu->arch.apic && kvmft_call_pending_timer(vs, vcpu))
 		kvm_inject_pending_timer_irqs(vcpu);
-	return false;
+	return stop;
 }
 
 /* Runs instead of kvm_cpu_has_pending_timer() for a VM with a role. */
@@ -278,10 +305,11 @@ static int kvmft_pending_timer(struct kvm_vcpu *vcpu)
 		if (!vs->at_landmark && !kvmft_step_due(vm, vcpu, vs, held))
 			break;
 		vs->step_landmark = !vs->at_landmark;
-		vs->delivering |= held;
 		vs->held_since = 0;
-		kvmft_msi_release(vm, vcpu, vs);
+		/* The timer may have expired since @held: ask again. */
 		r = kvmft_call_pending_timer(vs, vcpu);
+		if (kvmft_msi_release(vm, vcpu, vs) || r)
+			vs->delivering = true;
 		break;
 	case KVMFT_ROLE_BACKUP:
 		/* A stop: vcpu_run() returns -EINTR before the next entry. */

@@ -103,6 +103,15 @@ int kvmft_rec_check(const struct kvmft_rec *rec, size_t avail, u64 seq,
 			return -EBADMSG;
 		break;
 	}
+	case KVMFT_REC_MMIO_IN: {
+		const struct kvmft_rec_mmio *m = (const void *)(rec + 1);
+
+		if (rec->len != sizeof(*m) || !m->len || m->len > sizeof(m->data) ||
+		    m->reserved || memchr_inv(m->data + m->len, 0,
+					      sizeof(m->data) - m->len))
+			return -EBADMSG;
+		break;
+	}
 	case KVMFT_REC_PIO_IN:
 		if (rec->len < sizeof(*pio) || pio->reserved || !pio->count ||
 		    (pio->size != 1 && pio->size != 2 && pio->size != 4) ||

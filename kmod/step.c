@@ -45,6 +45,12 @@ u64 kvmft_step_hash(struct kvm_vcpu *vcpu)
 	return xxh64(v, sizeof(v), 0);
 }
 
+/* Interrupts and NMIs KVM has injected into @vcpu so far. */
+u64 kvmft_step_injections(struct kvm_vcpu *vcpu)
+{
+	return vcpu->stat.irq_injections + vcpu->stat.nmi_injections;
+}
+
 /*
  * Primary, at a loop point of vcpu_run() that is not a landmark: have
  * events (@held) waited past the bound, and is this an instruction
@@ -69,11 +75,14 @@ bool kvmft_step_due(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	    (u64)READ_ONCE(kvmft_landmark_bound_us) * NSEC_PER_USEC)
 		return false;
 	/*
-	 * Delivering an interrupt clears TF, so a backup stepping across
-	 * one would not stop inside its handler: until the next
-	 * deterministic exit (the handler's EOI, typically), no kind 3.
+	 * Delivering an interrupt clears TF (and pushes the TF of a search
+	 * onto the guest's stack), so a backup stepping from the last
+	 * deterministic exit must not cross one: no kind 3 once KVM has
+	 * injected one since that exit, or while events applied since
+	 * then may still be delivered, until the next deterministic exit
+	 * (the handler's EOI, typically).
 	 */
-	if (vs->delivering)
+	if (vs->delivering || kvmft_step_injections(vcpu) != vs->injected_mark)
 		return false;
 	return v && !v->interrupt_shadow(vm, vcpu) && !vcpu->guest_debug &&
 	       !(kvm_get_rflags(vcpu) & X86_EFLAGS_TF) &&

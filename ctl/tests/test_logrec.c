@@ -187,6 +187,38 @@ static void reject_cases(void)
 	reject("nothing at all", 0, 1, FTLOG_TRUNC_HDR);
 }
 
+/* An MMIO read's record: @n bytes of @data at 0x20000000. */
+static size_t build_mmio(uint64_t seq, uint32_t n, uint64_t data)
+{
+	struct kvmft_rec_mmio m = { .gpa = 0x20000000, .len = n };
+
+	memcpy(m.data, &data, sizeof(m.data));
+	memset(&rec.hdr, 0, sizeof(rec.hdr));
+	rec.hdr.seq = seq;
+	rec.hdr.type = KVMFT_REC_MMIO_IN;
+	rec.hdr.len = sizeof(m);
+	memcpy(rec.b + sizeof(rec.hdr), &m, sizeof(m));
+	return recrc(sizeof(rec.hdr) + sizeof(m));
+}
+
+static void mmio_cases(void)
+{
+	enum ftlog_problem p;
+	size_t len;
+
+	len = build_mmio(1, 4, 0x11223344);
+	ok(check(rec.b, len, 1, &p) == len, "mmio_in of 4 bytes accepted");
+	len = build_mmio(1, 8, ~0ULL);
+	ok(check(rec.b, len, 1, &p) == len, "mmio_in of 8 bytes accepted");
+	reject("mmio_in of 0 bytes", build_mmio(1, 0, 0), 1, FTLOG_BAD_LEN);
+	reject("mmio_in of 9 bytes", build_mmio(1, 9, 0), 1, FTLOG_BAD_LEN);
+	reject("mmio_in data past its length", build_mmio(1, 2, 0x10000), 1,
+	       FTLOG_BAD_RESERVED);
+	len = build_mmio(1, 4, 0);
+	rec.hdr.len -= 1;
+	reject("mmio_in one byte short", recrc(len - 1), 1, FTLOG_BAD_LEN);
+}
+
 static void file_header(void)
 {
 	struct kvmft_logfile_hdr h;
@@ -420,12 +452,13 @@ static void msr_cases(void)
 
 int main(void)
 {
-	tap_plan(64);
+	tap_plan(70);
 	crc_vectors();
 	crc_session();
 	accept_cases();
 	msr_cases();
 	reject_cases();
+	mmio_cases();
 	file_header();
 	round_trip();
 	return tap_done();

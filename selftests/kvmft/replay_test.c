@@ -544,6 +544,18 @@ static void hg_pio_in(struct kvm_vcpu *vcpu, uint16_t port, uint8_t size,
 	memset(data, next++, (size_t)size * count);
 }
 
+/* And its MMIO reads another. */
+static void hg_mmio_in(struct kvm_vcpu *vcpu, uint64_t gpa, uint32_t len,
+		       void *data, void *opaque)
+{
+	static uint64_t next = 0x0123456789abcdefULL;
+
+	(void)vcpu;
+	(void)opaque;
+	next = next * 6364136223846793005ULL + gpa;
+	memcpy(data, &next, len);
+}
+
 static void hg_run(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 		   uint64_t test, uint64_t a1, struct rec_buf *rb, bool backup,
 		   struct hg_run *out)
@@ -557,6 +569,7 @@ static void hg_run(struct __test_metadata *_metadata, struct kvmft_nl *nl,
 	vm = vm_create_with_one_vcpu(&vcpu, GUEST_IMAGE(harden));
 	vcpu_set_args(vcpu, test, a1, 0);
 	vcpu_set_pio_in(vcpu, hg_pio_in, NULL);
+	vcpu_set_mmio_in(vcpu, hg_mmio_in, NULL);
 	id = kvmft_attach(nl, vm->fd, getpid());
 	fd = kvmft_log_open(id, backup ? KVMFT_LOG_WRITE : KVMFT_LOG_READ,
 			    &rb->session);
@@ -604,6 +617,36 @@ TEST(msr_reads)
 	EXPECT_EQ(a.uc.args[1], b.uc.args[1]) TH_LOG("the last TSC read differs");
 	EXPECT_EQ(rb.nrec, b.vm.replayed);
 	EXPECT_EQ(0U, b.vm.diverged);
+	rec_buf_free(&rb);
+	kvmft_nl_close(&nl);
+}
+
+/*
+ * MMIO reads the VMM answers (KVM_EXIT_MMIO) are recorded, one record per
+ * read, and the backup's guest reads the primary's values, not its own
+ * VMM's; each read is a deterministic exit on both sides.
+ */
+TEST(mmio_reads)
+{
+	const uint64_t n = 300;
+	struct rec_buf rb = { 0 };
+	struct hg_run a, b;
+	struct kvmft_nl nl;
+
+	REQUIRE_KVMFT_ADMIN();
+	kvmft_nl_open(&nl);
+	hg_run(_metadata, &nl, HG_MMIO_READS, n, &rb, false, &a);
+	ASSERT_EQ(UCALL_DONE, a.cmd) TH_LOG("A: %s", ucall_str(&a.uc));
+	EXPECT_EQ(4 * n, rb.ntype[KVMFT_REC_MMIO_IN]);
+	EXPECT_EQ(n, rb.ntype[KVMFT_REC_PIO_IN]);
+	EXPECT_EQ(5 * n + 1, a.vm.stats[KVMFT_STAT_DET_EXITS]);
+	hg_run(_metadata, &nl, HG_MMIO_READS, n, &rb, true, &b);
+	ASSERT_EQ(UCALL_DONE, b.cmd) TH_LOG("B: %s", ucall_str(&b.uc));
+	EXPECT_EQ(a.uc.args[0], b.uc.args[0]) TH_LOG("B read other values");
+	EXPECT_EQ(rb.nrec, b.vm.replayed);
+	EXPECT_EQ(0U, b.vm.diverged);
+	EXPECT_EQ(a.vm.stats[KVMFT_STAT_DET_EXITS],
+		  b.vm.stats[KVMFT_STAT_DET_EXITS]);
 	rec_buf_free(&rb);
 	kvmft_nl_close(&nl);
 }
@@ -915,7 +958,7 @@ static void lapic_replay(struct __test_metadata *_metadata,
 			       (unsigned long long)irq_b[2 * i],
 			       (unsigned long long)irq_b[2 * i + 1]);
 	}
-	EXPECT_EQ(UCALL_DONE, t->cmd_b);
+	EXPECT_EQ(UCALL_DONE, t->cmd_b) TH_LOG("B: %s", ucall_str(&t->ub));
 	EXPECT_EQ(t->ua.args[0], t->ub.args[0])
 		TH_LOG("B took %llu interrupts", (unsigned long long)t->ub.args[0]);
 	EXPECT_EQ(t->ua.args[1], t->ub.args[1])

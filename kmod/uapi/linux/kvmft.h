@@ -264,6 +264,7 @@ enum kvmft_rec_type {
 	KVMFT_REC_RDMSR,	/* payload: struct kvmft_rec_msr */
 	KVMFT_REC_STATE,	/* payload: struct kvmft_rec_state */
 	KVMFT_REC_EVENT,	/* payload: struct kvmft_rec_event */
+	KVMFT_REC_MMIO_IN,	/* payload: struct kvmft_rec_mmio */
 	__KVMFT_REC_LAST
 };
 
@@ -359,6 +360,18 @@ struct kvmft_ev_msi {
 	__u32 flags;
 	__u32 devid;
 	__u32 reserved;		/* 0 */
+};
+
+/*
+ * What an MMIO read the VMM answered (KVM_EXIT_MMIO) gave the guest: one
+ * fragment of at most 8 bytes at gpa, as KVM completes it; data beyond
+ * len is 0.
+ */
+struct kvmft_rec_mmio {
+	__u64 gpa;
+	__u32 len;		/* 1 to 8 */
+	__u32 reserved;		/* 0 */
+	__u8 data[8];
 };
 
 #define KVMFT_MSR_F_GP		_BITUL(0)

@@ -46,6 +46,22 @@ static void msr_reads(uint64_t n)
 	GUEST_DONE(c, t);
 }
 
+/* MMIO reads of 1, 2, 4 and 8 bytes, and INs, the VMM answers. */
+static void mmio_reads(uint64_t n)
+{
+	volatile uint8_t *p = (volatile uint8_t *)HG_MMIO_GPA;
+	uint64_t c = CSUM_INIT, i;
+
+	for (i = 0; i < n; i++) {
+		c = csum_fold(c, p[i & 7]);
+		c = csum_fold(c, *(volatile uint16_t *)(p + 8));
+		c = csum_fold(c, *(volatile uint32_t *)(p + 16));
+		c = csum_fold(c, *(volatile uint64_t *)(p + 24));
+		c = csum_fold(c, inb(HG_PORT));
+	}
+	GUEST_DONE(c, n);
+}
+
 static void det_mix(uint64_t n)
 {
 	uint64_t i;
@@ -91,6 +107,7 @@ static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride)
 	for (hg_count = 0; hg_count < n; hg_count++)
 		if (!(hg_count & (stride - 1)))
 			cpuid_eax(0);
+
 	cli();
 	/* A record after the last interrupt: the end of the log is here. */
 	rdtsc();
@@ -124,6 +141,9 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		break;
 	case HG_LAPIC_TIMER:
 		lapic_timer(a1, a2, 64);
+		break;
+	case HG_MMIO_READS:
+		mmio_reads(a1);
 		break;
 	case HG_LAPIC_SPARSE:
 		lapic_timer(a1, a2, 1024);

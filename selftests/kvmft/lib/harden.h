@@ -16,9 +16,14 @@ enum harden_case {
 				 * GUEST_DONE(a1): one more */
 	HG_LAPIC_TIMER,		/* see below */
 	HG_LAPIC_SPARSE,	/* HG_LAPIC_TIMER, a CPUID every 1024 counts */
+	HG_MMIO_READS,		/* a1 rounds of MMIO reads of 1, 2, 4 and 8
+				 * bytes at HG_MMIO_GPA and an IN, folded:
+				 * GUEST_DONE(checksum, a1) */
 };
 
 #define HG_PORT			0x5a8
+/* No memory there: the VMM answers reads (KVM_EXIT_MMIO). */
+#define HG_MMIO_GPA		0x20000000ULL
 /* HG_LAPIC_TIMER logs (RIP, count) of its first interrupts here. */
 #define HG_IRQ_LOG_GPA		0x200000ULL
 #define HG_IRQ_LOG_MAX		4096

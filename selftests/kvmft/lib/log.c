@@ -69,6 +69,10 @@ long kvmft_rec_check(const void *buf, size_t len, uint64_t seq,
 		if (h.len != sizeof(struct kvmft_rec_state))
 			return -EBADMSG;
 		break;
+	case KVMFT_REC_MMIO_IN:
+		if (h.len != sizeof(struct kvmft_rec_mmio))
+			return -EBADMSG;
+		break;
 	case KVMFT_REC_EVENT: {
 		struct kvmft_rec_event ev;
 

@@ -462,6 +462,12 @@ void vcpu_set_pio_in(struct kvm_vcpu *vcpu, vmm_pio_in_fn fn, void *opaque)
 	vcpu->pio_opaque = opaque;
 }
 
+void vcpu_set_mmio_in(struct kvm_vcpu *vcpu, vmm_mmio_in_fn fn, void *opaque)
+{
+	vcpu->mmio_in = fn;
+	vcpu->mmio_opaque = opaque;
+}
+
 void *vcpu_io_data(struct kvm_vcpu *vcpu)
 {
 	return (uint8_t *)vcpu->run + vcpu->run->io.data_offset;
@@ -477,10 +483,16 @@ int __vcpu_run(struct kvm_vcpu *vcpu)
 				continue;
 			return -errno;
 		}
+		/* KVM completes the read from this data on the next KVM_RUN. */
+		if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write &&
+		    vcpu->mmio_in && run->mmio.len <= sizeof(run->mmio.data)) {
+			vcpu->mmio_in(vcpu, run->mmio.phys_addr, run->mmio.len,
+				      run->mmio.data, vcpu->mmio_opaque);
+			continue;
+		}
 		if (run->exit_reason != KVM_EXIT_IO ||
 		    run->io.direction != KVM_EXIT_IO_IN || !vcpu->pio_in)
 			return 0;
-		/* KVM completes the IN from this data on the next KVM_RUN. */
 		vcpu->pio_in(vcpu, run->io.port, run->io.size, run->io.count,
 			     vcpu_io_data(vcpu), vcpu->pio_opaque);
 	}

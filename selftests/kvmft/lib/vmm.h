@@ -55,6 +55,10 @@ typedef void (*vmm_pio_in_fn)(struct kvm_vcpu *vcpu, uint16_t port,
 			      uint8_t size, uint32_t count, void *data,
 			      void *opaque);
 
+/* Supplies the @len bytes of a guest MMIO read at @gpa, at @data. */
+typedef void (*vmm_mmio_in_fn)(struct kvm_vcpu *vcpu, uint64_t gpa,
+			       uint32_t len, void *data, void *opaque);
+
 struct kvm_vm {
 	int kvm_fd;			/* /dev/kvm */
 	int fd;				/* VM fd: what kvmft attaches to */
@@ -70,6 +74,8 @@ struct kvm_vcpu {
 	size_t run_size;
 	vmm_pio_in_fn pio_in;
 	void *pio_opaque;
+	vmm_mmio_in_fn mmio_in;
+	void *mmio_opaque;
 	/* KVM_GET_STATS_FD, opened on first use */
 	int stats_fd;
 	struct kvm_stats_header stats_hdr;
@@ -103,10 +109,12 @@ void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa, size_t len);
 void vcpu_set_args(struct kvm_vcpu *vcpu, uint64_t a0, uint64_t a1,
 		   uint64_t a2);
 void vcpu_set_pio_in(struct kvm_vcpu *vcpu, vmm_pio_in_fn fn, void *opaque);
+void vcpu_set_mmio_in(struct kvm_vcpu *vcpu, vmm_mmio_in_fn fn, void *opaque);
 
 /*
- * KVM_RUN until an exit the caller must see: everything except INs that
- * the pio_in handler answers (and EINTR, retried). The exit is in
+ * KVM_RUN until an exit the caller must see: everything except INs and
+ * MMIO reads that the pio_in and mmio_in handlers answer (and EINTR,
+ * retried). The exit is in
  * vcpu->run; an OUT's data is at vcpu_io_data().
  */
 int __vcpu_run(struct kvm_vcpu *vcpu);

@@ -28,7 +28,10 @@ fi
 # shellcheck disable=SC2086
 set -- $tests
 tap_plan $(($# + 2))
-if ! need_root_kvm || ! modinfo kvmft >/dev/null 2>&1; then
+# KVMFT_KO: a kvmft.ko to insmod instead (as stress_test takes it), for
+# a lab without the DKMS module.
+ko=${KVMFT_KO:-}
+if ! need_root_kvm || ! { [ -f "$ko" ] || modinfo kvmft >/dev/null 2>&1; }; then
 	for t in "$@" armed-throughout only-attached; do
 		skip "$t" "needs root, /dev/kvm and the kvmft module installed"
 	done
@@ -49,7 +52,11 @@ rmmod kvmft 2>/dev/null
 diag "pass 1: kvmft not loaded"
 run base
 
-modprobe kvmft || give_up "modprobe kvmft failed"
+if [ -n "$ko" ]; then
+	insmod "$ko" || give_up "insmod $ko failed"
+else
+	modprobe kvmft || give_up "modprobe kvmft failed"
+fi
 start_vm arm --iters 1 || give_up "the recording VM did not start"
 id=$(attach_pid "$VM_PID")
 [ -n "$id" ] || give_up "ftctl attach --pid $VM_PID failed"

@@ -782,6 +782,8 @@ static struct kvm_vm *lapic_vm(struct __test_metadata *_metadata,
 	*vcpu = vm_vcpu_add(vm);
 	vm_load_guest(vm, GUEST_IMAGE(harden));
 	vcpu_set_args(*vcpu, hg, n, tmict);
+	vcpu_set_pio_in(*vcpu, hg_pio_in, NULL);
+	vcpu_set_mmio_in(*vcpu, hg_mmio_in, NULL);
 	return vm;
 }
 
@@ -1061,9 +1063,32 @@ TEST_F_TIMEOUT(lapic, step, 1800)
 		.msis = true,
 	};
 	lapic_replay(_metadata, &self->nl, &self->t);
+	/*
+	 * Not the steps: an event whose kind-3 landmark is where the
+	 * backup's search starts takes none (seen on a loaded host).
+	 */
 	EXPECT_LT(0U, self->t.a.stats[KVMFT_STAT_STEP_EVENTS])
 		TH_LOG("no event took a kind-3 landmark");
-	EXPECT_LT(0U, self->t.b.stats[KVMFT_STAT_STEPS]);
+}
+
+/*
+ * The same with an MMIO read and an IN the VMMs answer inside the
+ * stepped stretches: exits to the VMM, whose completions are landmarks
+ * the guest leaves without a loop point.
+ */
+TEST_F_TIMEOUT(lapic, step_io, 1800)
+{
+	int r = write_param(BOUND_PARAM, "0");
+
+	if (r)
+		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
+	self->t = (struct lapic_case){
+		.hg = HG_LAPIC_SPARSE_IO, .n = 30000, .tmict = 2000000,
+		.msis = true,
+	};
+	lapic_replay(_metadata, &self->nl, &self->t);
+	EXPECT_LT(0U, self->t.a.stats[KVMFT_STAT_STEP_EVENTS])
+		TH_LOG("no event took a kind-3 landmark");
 }
 
 #define LOG_KB_PARAM	"/sys/module/kvmft/parameters/log_kb"

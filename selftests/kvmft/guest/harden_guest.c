@@ -95,7 +95,8 @@ void guest_irq(uint64_t rip)
 	wrmsr(X2APIC_EOI, 0);
 }
 
-static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride)
+static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride,
+			int io)
 {
 	wrmsr(HG_MSR_APIC_BASE, rdmsr(HG_MSR_APIC_BASE) | (1 << 10) | (1 << 11));
 	wrmsr(X2APIC_SVR, 0x1ff);
@@ -107,6 +108,11 @@ static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride)
 	for (hg_count = 0; hg_count < n; hg_count++)
 		if (!(hg_count & (stride - 1)))
 			cpuid_eax(0);
+		else if (io && (hg_count & (stride - 1)) == stride / 2)
+			hg_sum = csum_fold(hg_sum, inb(HG_PORT));
+		else if (io && (hg_count & (stride - 1)) == stride / 4)
+			hg_sum = csum_fold(hg_sum,
+					   *(volatile uint32_t *)HG_MMIO_GPA);
 
 	cli();
 	/* A record after the last interrupt: the end of the log is here. */
@@ -140,13 +146,16 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		det_mix(a1);
 		break;
 	case HG_LAPIC_TIMER:
-		lapic_timer(a1, a2, 64);
+		lapic_timer(a1, a2, 64, 0);
 		break;
 	case HG_MMIO_READS:
 		mmio_reads(a1);
 		break;
 	case HG_LAPIC_SPARSE:
-		lapic_timer(a1, a2, 1024);
+		lapic_timer(a1, a2, 1024, 0);
+		break;
+	case HG_LAPIC_SPARSE_IO:
+		lapic_timer(a1, a2, 1024, 1);
 		break;
 	default:
 		GUEST_ASSERT(0);

@@ -16,6 +16,8 @@ enum harden_case {
 				 * GUEST_DONE(a1): one more */
 	HG_LAPIC_TIMER,		/* see below */
 	HG_LAPIC_SPARSE,	/* HG_LAPIC_TIMER, a CPUID every 1024 counts */
+	HG_LAPIC_SPARSE_IO,	/* ... and an MMIO read of HG_MMIO_GPA and an
+				 * IN from HG_PORT 256 and 512 counts after */
 	HG_MMIO_READS,		/* a1 rounds of MMIO reads of 1, 2, 4 and 8
 				 * bytes at HG_MMIO_GPA and an IN, folded:
 				 * GUEST_DONE(checksum, a1) */

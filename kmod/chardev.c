@@ -222,11 +222,29 @@ static int kvmft_log_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* KVMFT_IOC_LOG_ACK on a primary's log fd: as KVMFT_CMD_ACK, cheaper. */
+static long kvmft_log_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct kvmft_log_file *lf = file->private_data;
+	u64 pos;
+
+	if (cmd != KVMFT_IOC_LOG_ACK)
+		return -ENOTTY;
+	if (lf->writer)
+		return -EBADF;
+	if (get_user(pos, (u64 __user *)arg))
+		return -EFAULT;
+	return kvmft_outq_ack(lf->vm, pos);
+}
+
 static const struct file_operations kvmft_log_fops = {
 	.owner = THIS_MODULE,
 	.read = kvmft_log_read,
 	.write = kvmft_log_write,
 	.poll = kvmft_log_poll,
+	.unlocked_ioctl = kvmft_log_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.release = kvmft_log_release,
 	.llseek = noop_llseek,
 };

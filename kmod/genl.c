@@ -40,6 +40,10 @@ static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_DIVERGED_SEQ]	= { .type = NLA_U64 },
 	[KVMFT_A_VM_FLAGS]	= NLA_POLICY_MASK(NLA_U32, __KVMFT_VM_F_ALL),
 	[KVMFT_A_MEM_HASH]	= { .type = NLA_U64 },
+	[KVMFT_A_IFINDEX]	= { .type = NLA_U32 },
+	[KVMFT_A_OUTQ]		= { .type = NLA_NESTED },
+	[KVMFT_A_OUTQ_MAX_PKTS]	= { .type = NLA_U32 },
+	[KVMFT_A_OUTQ_MAX_BYTES] = { .type = NLA_U32 },
 };
 
 static struct genl_family kvmft_genl_family;
@@ -113,7 +117,8 @@ static int kvmft_vm_fill(struct sk_buff *skb, struct kvmft_vm *vm, u8 cmd,
 	    nla_put_u8(skb, KVMFT_A_ROLE, READ_ONCE(vm->role)) ||
 	    (pid && nla_put_u32(skb, KVMFT_A_PID, vm->pid)) ||
 	    nla_put_u32(skb, KVMFT_A_VCPUS, kvmft_vm_vcpu_count(vm)) ||
-	    kvmft_put_stats(skb, vm) || kvmft_put_log(skb, vm)) {
+	    kvmft_put_stats(skb, vm) || kvmft_put_log(skb, vm) ||
+	    kvmft_outq_fill(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -323,6 +328,63 @@ out:
 	return err;
 }
 
+static u32 kvmft_nl_u32(struct genl_info *info, int attr)
+{
+	return info->attrs[attr] ? nla_get_u32(info->attrs[attr]) : 0;
+}
+
+/* Bind the VM's tap for the output rule (outq.c), or unbind it. */
+static int kvmft_nl_tap(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvmft_vm *vm;
+	int err;
+
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(info->extack, "binding a tap needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KVMFT_A_IFINDEX)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "KVMFT_A_VM_ID and KVMFT_A_IFINDEX are required");
+		return -EINVAL;
+	}
+	vm = kvmft_nl_vm_get(info);
+	if (!vm)
+		return -ENOENT;
+	err = kvmft_outq_tap(vm, kvmft_nl_u32(info, KVMFT_A_IFINDEX),
+			     kvmft_nl_u32(info, KVMFT_A_OUTQ_MAX_PKTS),
+			     kvmft_nl_u32(info, KVMFT_A_OUTQ_MAX_BYTES),
+			     info->extack);
+	kvmft_vm_put(vm);
+	return err;
+}
+
+/* The backup holds the log up to a position: release what it covers. */
+static int kvmft_nl_ack(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvmft_vm *vm;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVMFT_A_VM_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KVMFT_A_LOG_SEQ)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "KVMFT_A_VM_ID and KVMFT_A_LOG_SEQ are required");
+		return -EINVAL;
+	}
+	vm = kvmft_nl_vm_get(info);
+	if (!vm)
+		return -ENOENT;
+	err = kvmft_outq_ack(vm, nla_get_u64(info->attrs[KVMFT_A_LOG_SEQ]));
+	if (err == -EINVAL)
+		NL_SET_ERR_MSG(info->extack, "VM is not a primary");
+	else if (err == -ERANGE)
+		NL_SET_ERR_MSG(info->extack,
+			       "position past the last record recorded");
+	kvmft_vm_put(vm);
+	return err;
+}
+
 static int kvmft_nl_get_vm(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kvmft_vm *vm;
@@ -398,6 +460,16 @@ static const struct genl_small_ops kvmft_genl_ops[] = {
 	{
 		.cmd = KVMFT_CMD_VERIFY,
 		.doit = kvmft_nl_verify,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVMFT_CMD_TAP,
+		.doit = kvmft_nl_tap,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVMFT_CMD_ACK,
+		.doit = kvmft_nl_ack,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

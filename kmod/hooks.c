@@ -458,6 +458,12 @@ static kvmft_run_fn kvmft_run_enter(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 			return kvmft_run_wait;
 		vs->need_wait = false;
 	}
+	/* The output rule's queue is full: wait for acks (outq.c). */
+	if (READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY && kvmft_outq_full(vm)) {
+		atomic64_inc(&vm->outq.waits);
+		vs->need_wait = true;
+		return kvmft_run_wait;
+	}
 	if (kvmft_lapic_resume(vm, vcpu)) {
 		vs->need_wait = true;
 		return kvmft_run_wait;
@@ -659,7 +665,8 @@ static int kvmft_run_wait(struct kvm_vcpu *vcpu)
 	struct kvmft_vm *vm = kvmft_vm_get_rcu(vcpu->kvm);
 
 	if (vm) {
-		kvmft_stat_inc(vm, KVMFT_STAT_LOG_WAITS);
+		if (!kvmft_outq_full(vm))
+			kvmft_stat_inc(vm, KVMFT_STAT_LOG_WAITS);
 		wait_event_interruptible_timeout(vm->log.wq,
 						 kvmft_log_ready(vm), HZ);
 		kvmft_vm_put(vm);

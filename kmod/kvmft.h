@@ -14,6 +14,7 @@
  *   landmark.c counting deterministic exits, the landmarks of replay
  *   lapic.c   the in-kernel LAPIC timer under the log (experimental)
  *   step.c    kind-3 landmarks: RIP and a register hash, single-stepped to
+ *   outq.c    the output rule: the VM's tap packets held until acked
  */
 #ifndef KVMFT_H
 #define KVMFT_H
@@ -24,6 +25,9 @@
 #include <linux/netlink.h>
 #include <linux/kfifo.h>
 #include <linux/kref.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/skbuff.h>
 #include <linux/rculist.h>
 #include <linux/sizes.h>
 #include <linux/wait.h>
@@ -36,6 +40,11 @@
 
 extern unsigned int kvmft_log_kb;	/* module parameter log_kb */
 extern unsigned int kvmft_state_every;	/* module parameter state_every */
+
+#define KVMFT_OUTQ_MAX_PKTS_DEFAULT	4096
+#define KVMFT_OUTQ_MAX_BYTES_DEFAULT	(4 * 1024 * 1024)
+extern unsigned int kvmft_outq_max_pkts;	/* module parameter */
+extern unsigned int kvmft_outq_max_bytes;	/* module parameter */
 
 /* A record and the state record that may precede it. */
 #define KVMFT_REC_STATE_LEN \
@@ -116,6 +125,26 @@ struct kvmft_msi_hold {
 	struct kvmft_ev_msi ring[KVMFT_MSI_HOLD];
 };
 
+/* The output rule's hold queue (outq.c). */
+struct kvmft_outq {
+	spinlock_t lock;		/* q and the counters; BH */
+	struct sk_buff_head q;		/* held, in arrival order */
+	struct mutex release_lock;	/* one release at a time */
+	bool releasing;			/* a released batch is out */
+	bool acked_any;			/* an ack came since it became primary */
+	u64 acked;			/* last position acked */
+	u32 held_pkts, held_bytes;	/* WRITE_ONCE under lock */
+	u32 max_pkts, max_bytes;	/* the VM's limits */
+	u64 held, released, passed, dropped, longest_ns, acks;
+	atomic64_t waits;		/* KVM_RUN calls that waited */
+	/* Binding, under RTNL. */
+	struct net_device *dev;
+	netdevice_tracker dev_tracker;
+	int ifindex;			/* READ_ONCE: dev's, or 0 */
+	struct nf_hook_ops ops;
+	struct list_head node;		/* kvmft_outq_list */
+};
+
 struct kvmft_vm {
 	struct hlist_node hnode;	/* kvmft_vm_hash, RCU */
 	struct list_head node;		/* kvmft_vm_list, kvmft_lock */
@@ -147,6 +176,7 @@ struct kvmft_vm {
 	} verify;
 	u8 *pio_buf;			/* the recorded vCPU's PIO IN data */
 	struct kvmft_msi_hold msi_hold;	/* primary: MSIs for a landmark */
+	struct kvmft_outq outq;		/* the output rule */
 };
 
 static inline bool kvmft_vm_wants_exits(struct kvmft_vm *vm)
@@ -393,6 +423,18 @@ int kvmft_verify_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, int ret);
 int kvmft_run_verify(struct kvm_vcpu *vcpu);
 int kvmft_verify(struct kvmft_vm *vm, u64 at, u64 *hash, u64 *seq,
 		 struct netlink_ext_ack *extack);
+
+/* outq.c */
+void kvmft_outq_init(struct kvmft_outq *oq);
+bool kvmft_outq_full(struct kvmft_vm *vm);
+int kvmft_outq_ack(struct kvmft_vm *vm, u64 pos);
+void kvmft_outq_set_role(struct kvmft_vm *vm, u8 role);
+void kvmft_outq_detach(struct kvmft_vm *vm);
+int kvmft_outq_tap(struct kvmft_vm *vm, int ifindex, u32 max_pkts,
+		   u32 max_bytes, struct netlink_ext_ack *extack);
+int kvmft_outq_fill(struct sk_buff *skb, struct kvmft_vm *vm);
+int kvmft_outq_module_init(void);
+void kvmft_outq_module_exit(void);
 
 /* chardev.c */
 int kvmft_chardev_init(void);

@@ -360,8 +360,9 @@ bool kvmft_log_ready(struct kvmft_vm *vm)
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
 		ready = !log->has_reader ||
-			kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN +
-						   KVMFT_REC_STATE_LEN;
+			(kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN +
+						    KVMFT_REC_STATE_LEN &&
+			 !kvmft_outq_full(vm));
 		break;
 	case KVMFT_ROLE_BACKUP:
 		/*

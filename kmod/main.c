@@ -79,6 +79,9 @@ static int __init kvmft_init(void)
 	err = kvmft_lapic_init();
 	if (err)
 		goto err_lapic;
+	err = kvmft_outq_module_init();
+	if (err)
+		goto err_outq;
 	err = kvmft_chardev_init();
 	if (err)
 		goto err_chardev;
@@ -90,6 +93,8 @@ static int __init kvmft_init(void)
 err_genl:
 	kvmft_chardev_exit();
 err_chardev:
+	kvmft_outq_module_exit();
+err_outq:
 	kvmft_lapic_exit();
 err_lapic:
 	kvmft_landmark_exit_hooks();
@@ -109,6 +114,7 @@ static void __exit kvmft_exit(void)
 	kvmft_genl_exit();
 	kvmft_chardev_exit();
 	kvmft_vm_detach_all();
+	kvmft_outq_module_exit();
 	kvmft_lapic_exit();
 	kvmft_landmark_exit_hooks();
 	kvmft_compat_exit();

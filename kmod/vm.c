@@ -225,6 +225,9 @@ struct kvmft_vm *kvmft_vm_attach(struct file *file, u32 pid, u32 vmcb_off,
 	init_completion(&vm->detach_done);
 	mutex_init(&vm->verify.mutex);
 	spin_lock_init(&vm->msi_hold.lock);
+	kvmft_outq_init(&vm->outq);
+	vm->outq.max_pkts = READ_ONCE(kvmft_outq_max_pkts);
+	vm->outq.max_bytes = READ_ONCE(kvmft_outq_max_bytes);
 	spin_lock_init(&vm->verify.lock);
 	init_waitqueue_head(&vm->verify.wq);
 	vm->pid = pid;
@@ -280,6 +283,7 @@ void kvmft_vm_set_role(struct kvmft_vm *vm, u8 role)
 	if (vm->role == role)
 		return;
 	WRITE_ONCE(vm->role, role);
+	kvmft_outq_set_role(vm, role);
 	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_NOWAIT);
 	kvmft_log_wake(vm);
 	kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
@@ -338,6 +342,8 @@ static void kvmft_vm_detach_work(struct work_struct *work)
 {
 	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, detach_work);
 
+	/* Nothing held goes out; the tap is left alone. */
+	kvmft_outq_detach(vm);
 	/* Hooks that saw the old role have finished writing VMCBs. */
 	synchronize_rcu();
 	kvmft_log_wake(vm);

@@ -62,6 +62,7 @@
  *   KVMFT_A_DIVERGED_SEQ: u64, backup: the record that did not match what
  *                its vCPU did (0: none); the vCPU is stopped there
  *   KVMFT_A_VM_FLAGS: u32, KVMFT_VM_F_*
+ *   KVMFT_A_OUTQ: nested, enum kvmft_outq_attr: the output hold queue
  *
  * KVMFT_CMD_PROMOTE (admin, CAP_SYS_ADMIN)
  *   KVMFT_A_VM_ID: u32, required. The backup takes no more records,
@@ -89,6 +90,32 @@
  *   reply: KVMFT_A_LIVE_OBJECTS: u64, KVMFT_A_VERSION: u32 (module
  *          protocol version, KVMFT_GENL_VERSION), KVMFT_A_SEQ: u64 (the
  *          event sequence now, for a subscriber whose dump was empty).
+ *
+ * KVMFT_CMD_TAP (admin, CAP_SYS_ADMIN)
+ *   KVMFT_A_VM_ID: u32, required. KVMFT_A_IFINDEX: u32, required: the
+ *   network device (in the initial namespace) through which the VM's
+ *   packets enter the host, normally its tap; 0 unbinds. From then on
+ *   every packet arriving on it, after every other ingress hook and tc
+ *   filter, is held while the VM is a primary, dropped while it is a
+ *   backup, and let through while it has no role (the output rule,
+ *   docs/output-rule.md). KVMFT_A_OUTQ_MAX_PKTS, KVMFT_A_OUTQ_MAX_BYTES:
+ *   u32, optional: the VM's hold limits (0: the module parameters
+ *   outq_max_pkts, outq_max_bytes). Unbinding, detaching, unloading, the
+ *   device going away or the VM leaving the primary role frees the
+ *   packets still held, unsent.
+ *   errors: ENOENT (unknown VM id), ENODEV (no such device), EBUSY (the
+ *           device is bound to another VM), EEXIST (the VM has another
+ *           device bound: unbind it first), EPERM.
+ *
+ * KVMFT_CMD_ACK (admin)
+ *   KVMFT_A_VM_ID: u32, required. KVMFT_A_LOG_SEQ: u64, required: the
+ *   backup holds every record up to this position. The primary releases,
+ *   in arrival order, the held packets tagged at or below it, and every
+ *   later packet tagged at or below it passes at once. An ack below an
+ *   earlier one changes nothing. The same as KVMFT_IOC_LOG_ACK on the
+ *   primary's log fd, which is cheaper (docs/decisions.md).
+ *   errors: ENOENT, EINVAL (not a primary), ERANGE (past the last record
+ *           recorded), EPERM.
  *
  * GET_VM and GET_INFO need no privilege; subscribing to the events group
  * needs CAP_NET_ADMIN where the kernel supports privileged groups (else
@@ -169,6 +196,8 @@ enum kvmft_cmd {
 	KVMFT_CMD_VM_EVENT,
 	KVMFT_CMD_PROMOTE,
 	KVMFT_CMD_VERIFY,
+	KVMFT_CMD_TAP,
+	KVMFT_CMD_ACK,
 	__KVMFT_CMD_MAX
 };
 
@@ -195,6 +224,10 @@ enum kvmft_attr {
 	KVMFT_A_DIVERGED_SEQ,	/* u64 */
 	KVMFT_A_VM_FLAGS,	/* u32, KVMFT_VM_F_* */
 	KVMFT_A_MEM_HASH,	/* u64 */
+	KVMFT_A_IFINDEX,	/* u32 */
+	KVMFT_A_OUTQ,		/* nested, enum kvmft_outq_attr */
+	KVMFT_A_OUTQ_MAX_PKTS,	/* u32 */
+	KVMFT_A_OUTQ_MAX_BYTES,	/* u32 */
 	__KVMFT_A_LAST
 };
 
@@ -246,6 +279,31 @@ enum kvmft_stat {
 };
 
 #define KVMFT_STAT_MAX (__KVMFT_STAT_LAST - 1)
+
+/*
+ * KVMFT_A_OUTQ: the output rule's hold queue (docs/output-rule.md). Each
+ * a u64 unless said otherwise; counters count since attach.
+ */
+enum kvmft_outq_attr {
+	KVMFT_OUTQ_UNSPEC,
+	KVMFT_OUTQ_PAD,
+	KVMFT_OUTQ_IFINDEX,	/* u32: the bound device, 0: none */
+	KVMFT_OUTQ_ACKED,	/* last position acked (primary; see ACKS) */
+	KVMFT_OUTQ_HELD_PKTS,	/* packets held now */
+	KVMFT_OUTQ_HELD_BYTES,	/* their frame bytes */
+	KVMFT_OUTQ_HELD,	/* packets ever held */
+	KVMFT_OUTQ_RELEASED,	/* held packets released after an ack */
+	KVMFT_OUTQ_PASSED,	/* let through unheld (no role, or acked) */
+	KVMFT_OUTQ_DROPPED,	/* backup's packets, and held ones freed */
+	KVMFT_OUTQ_LONGEST_NS,	/* longest hold of a released packet */
+	KVMFT_OUTQ_WAITS,	/* KVM_RUN calls that waited at the limit */
+	KVMFT_OUTQ_MAX_PKTS,	/* u32: the VM's packet limit */
+	KVMFT_OUTQ_MAX_BYTES,	/* u32: the VM's byte limit */
+	KVMFT_OUTQ_ACKS,	/* acks received */
+	__KVMFT_OUTQ_LAST
+};
+
+#define KVMFT_OUTQ_MAX (__KVMFT_OUTQ_LAST - 1)
 
 /*
  * Log records. Every record is a header followed by `len` payload bytes;
@@ -420,5 +478,11 @@ struct kvmft_log_open {
 
 #define KVMFT_IOC_MAGIC		0xF7
 #define KVMFT_IOC_LOG_OPEN	_IOWR(KVMFT_IOC_MAGIC, 2, struct kvmft_log_open)
+/*
+ * On a primary's log fd (the reader): the backup holds every record up to
+ * *arg; as KVMFT_CMD_ACK. Errors: EBADF on a writer's fd, EINVAL (no
+ * longer a primary), ERANGE (past the last record recorded).
+ */
+#define KVMFT_IOC_LOG_ACK	_IOW(KVMFT_IOC_MAGIC, 3, __u64)
 
 #endif /* _UAPI_LINUX_KVMFT_H */

@@ -318,6 +318,21 @@ int kvmft_parse_vm(struct nlmsghdr *nlh, struct kvmft_vm_info *vm)
 			vm->stats[t] = nla_get_u64(a);
 		}
 	}
+	if (tb[KVMFT_A_OUTQ]) {
+		vm->present |= 1U << KVMFT_A_OUTQ;
+		nla_for_each_nested(a, tb[KVMFT_A_OUTQ], rem) {
+			int t = nla_type(a);
+
+			if (t <= KVMFT_OUTQ_PAD || t > KVMFT_OUTQ_MAX)
+				continue;
+			if (nla_len(a) == sizeof(uint32_t))
+				vm->outq[t] = nla_get_u32(a);
+			else if (nla_len(a) == sizeof(uint64_t))
+				vm->outq[t] = nla_get_u64(a);
+			else
+				return -EPROTO;
+		}
+	}
 	return (vm->present & (1U << KVMFT_A_VM_ID)) ? 0 : -EPROTO;
 }
 
@@ -423,6 +438,48 @@ void kvmft_promote(struct kvmft_nl *nl, uint32_t id)
 
 	errno = -r;
 	TEST_ASSERT(!r, "PROMOTE of VM %u: %s", id, nl->errmsg);
+}
+
+int __kvmft_tap(struct kvmft_nl *nl, uint32_t id, uint32_t ifindex,
+		uint32_t max_pkts, uint32_t max_bytes)
+{
+	struct nl_msg *msg = kvmft_nl_msg(nl, KVMFT_CMD_TAP, 0);
+
+	TEST_ASSERT(!nla_put_u32(msg, KVMFT_A_VM_ID, id) &&
+		    !nla_put_u32(msg, KVMFT_A_IFINDEX, ifindex), "put");
+	if (max_pkts)
+		TEST_ASSERT(!nla_put_u32(msg, KVMFT_A_OUTQ_MAX_PKTS, max_pkts),
+			    "put");
+	if (max_bytes)
+		TEST_ASSERT(!nla_put_u32(msg, KVMFT_A_OUTQ_MAX_BYTES,
+					 max_bytes), "put");
+	return kvmft_nl_transact(nl, msg, NULL, NULL);
+}
+
+void kvmft_tap(struct kvmft_nl *nl, uint32_t id, uint32_t ifindex)
+{
+	int r = __kvmft_tap(nl, id, ifindex, 0, 0);
+
+	errno = -r;
+	TEST_ASSERT(!r, "TAP %u for VM %u: %s", ifindex, id, nl->errmsg);
+}
+
+int __kvmft_ack(struct kvmft_nl *nl, uint32_t id, uint64_t pos)
+{
+	struct nl_msg *msg = kvmft_nl_msg(nl, KVMFT_CMD_ACK, 0);
+
+	TEST_ASSERT(!nla_put_u32(msg, KVMFT_A_VM_ID, id) &&
+		    !nla_put_u64(msg, KVMFT_A_LOG_SEQ, pos), "put");
+	return kvmft_nl_transact(nl, msg, NULL, NULL);
+}
+
+void kvmft_ack(struct kvmft_nl *nl, uint32_t id, uint64_t pos)
+{
+	int r = __kvmft_ack(nl, id, pos);
+
+	errno = -r;
+	TEST_ASSERT(!r, "ACK %llu for VM %u: %s", (unsigned long long)pos, id,
+		    nl->errmsg);
 }
 
 int __kvmft_get_vm(struct kvmft_nl *nl, uint32_t id,

@@ -51,6 +51,7 @@ struct kvmft_vm_info {
 	uint64_t replayed;	/* backup: last record taken */
 	uint64_t diverged;	/* backup: record it stopped at, or 0 */
 	uint32_t flags;		/* KVMFT_VM_F_* */
+	uint64_t outq[KVMFT_OUTQ_MAX + 1];	/* KVMFT_A_OUTQ, by attribute */
 	uint32_t present;	/* bit per KVMFT_A_* seen */
 };
 
@@ -95,6 +96,13 @@ int __kvmft_verify(struct kvmft_nl *nl, uint32_t id, uint64_t at,
 /* A backup replays what it holds, then runs live. */
 int __kvmft_promote(struct kvmft_nl *nl, uint32_t id);
 void kvmft_promote(struct kvmft_nl *nl, uint32_t id);
+/* The output rule: bind a tap (0: unbind) with limits (0: defaults). */
+int __kvmft_tap(struct kvmft_nl *nl, uint32_t id, uint32_t ifindex,
+		uint32_t max_pkts, uint32_t max_bytes);
+void kvmft_tap(struct kvmft_nl *nl, uint32_t id, uint32_t ifindex);
+/* KVMFT_CMD_ACK: the backup holds the log up to @pos. */
+int __kvmft_ack(struct kvmft_nl *nl, uint32_t id, uint64_t pos);
+void kvmft_ack(struct kvmft_nl *nl, uint32_t id, uint64_t pos);
 int __kvmft_get_vm(struct kvmft_nl *nl, uint32_t id,
 		   struct kvmft_vm_info *vm);
 void kvmft_get_vm(struct kvmft_nl *nl, uint32_t id, struct kvmft_vm_info *vm);

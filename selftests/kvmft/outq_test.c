@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * outq_test: the output rule (issue 6, docs/output-rule.md) on real taps,
+ * a bridge and a network namespace. Needs kvmft.ko and root; SKIPs
+ * without them.
+ *
+ *   this process: the VM's VMM        namespace oqf<pid>: the far side
+ *
+ *   write ─> oqt<pid>  (bound) ──┐
+ *                                 oqb<pid> ── oqv<pid> ═══ oqw<pid>: capture
+ *   write ─> oqs<pid>  (other) ──┘   bridge     veth pair
+ *
+ * The test writes the VM's packets into its tap itself, as its VMM would,
+ * numbered, between guest exits that each append one log record, so each
+ * packet's tag (the log position at its arrival) is known. Packets on the
+ * other tap are sentinels: they are never held, so when one arrives at
+ * the far side every packet released before it was sent has arrived too
+ * (one CPU, one backlog), which lets a test check that nothing else did.
+ *
+ *   hold_ack_release   acks withheld: nothing reaches the far side while
+ *                      the other port's traffic does; an ack at P (genl)
+ *                      releases exactly the packets tagged <= P, in
+ *                      order, once; an ack by ioctl on the log fd the
+ *                      rest; then packets at acked positions pass
+ *   detach_frees       DETACH with packets held: none ever leaves
+ *   vmm_exit_frees     the VMM exits with packets held: none leaves
+ *   backup_drops       a backup's packets are dropped; after PROMOTE its
+ *                      packets leave
+ *   no_role_passes     an attached VM without a role: packets pass
+ *   limit_waits        at the packet limit the vCPU waits (KVM_RUN makes
+ *                      no progress, the wait is counted) until an ack
+ *   errors             ACK/TAP refusals: not a primary, past the log, a
+ *                      device bound twice, no such device
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harden.h"
+#include "harness.h"
+
+GUEST_IMAGE_DECLARE(harden);
+
+#define OQ_ETHERTYPE	0x88b5		/* IEEE local experimental */
+#define OQ_MAGIC	0x4b564f51	/* "KVOQ" */
+#define OQ_WAIT_S	60		/* for a packet expected at the far side */
+#define OQ_QUIET_MS	1500		/* "nothing more came" after a sentinel */
+#define OQ_MAX		512
+
+enum { STREAM_VM, STREAM_OTHER };
+
+struct oq_frame {
+	uint8_t dst[6], src[6];
+	uint16_t type;
+	uint32_t magic, run, stream, num;
+	uint8_t pad[60 - 30];
+} __attribute__((packed));
+
+struct topo {
+	char tap[IFNAMSIZ], other[IFNAMSIZ], br[IFNAMSIZ], veth[IFNAMSIZ];
+	char peer[IFNAMSIZ], ns[32];
+	int tap_fd, other_fd, cap_fd;
+	uint32_t tap_ifindex;
+	uint32_t run;
+	uint32_t sentinel;		/* last sentinel number sent */
+};
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run a shell command, echoed as a TAP comment; its exit status. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	printf("# + %s\n", cmd);
+	fflush(stdout);
+	r = system(cmd);
+	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+}
+
+/* tun, bridge and veth, loaded if they are modules; else why not. */
+static const char *net_missing(void)
+{
+	if (system("modprobe -q tun; modprobe -q bridge; modprobe -q veth; true"))
+		return "cannot run modprobe";
+	if (access("/dev/net/tun", R_OK | W_OK))
+		return "no /dev/net/tun (tun)";
+	if (system("command -v ip >/dev/null"))
+		return "no ip (iproute2)";
+	return NULL;
+}
+
+#define REQUIRE_NET()							\
+	do {								\
+		const char *__why;					\
+		REQUIRE_KVMFT_ADMIN();					\
+		__why = net_missing();					\
+		if (__why)						\
+			SKIP(return, "%s", __why);			\
+	} while (0)
+
+static int tap_open(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	TEST_ASSERT(fd >= 0, "open /dev/net/tun: %m");
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	TEST_ASSERT(!ioctl(fd, TUNSETIFF, &ifr), "TUNSETIFF %s: %m", name);
+	return fd;
+}
+
+/* An AF_PACKET socket on @ifname inside namespace @ns. */
+static int capture_open(const char *ns, const char *ifname)
+{
+	struct sockaddr_ll sll = { 0 };
+	char path[64];
+	int self, other, fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	other = open(path, O_RDONLY | O_CLOEXEC);
+	TEST_ASSERT(self >= 0 && other >= 0, "netns fds: %m");
+	TEST_ASSERT(!setns(other, CLONE_NEWNET), "setns %s: %m", ns);
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(OQ_ETHERTYPE));
+	TEST_ASSERT(fd >= 0, "AF_PACKET socket: %m");
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(OQ_ETHERTYPE);
+	sll.sll_ifindex = if_nametoindex(ifname);
+	TEST_ASSERT(sll.sll_ifindex, "%s in %s: %m", ifname, ns);
+	TEST_ASSERT(!bind(fd, (struct sockaddr *)&sll, sizeof(sll)),
+		    "bind: %m");
+	TEST_ASSERT(!setns(self, CLONE_NEWNET), "setns back: %m");
+	close(self);
+	close(other);
+	return fd;
+}
+
+static void topo_down(struct topo *t)
+{
+	if (t->tap_fd >= 0)
+		close(t->tap_fd);
+	if (t->other_fd >= 0)
+		close(t->other_fd);
+	if (t->cap_fd >= 0)
+		close(t->cap_fd);
+	t->tap_fd = t->other_fd = t->cap_fd = -1;
+	sh("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; ip netns del %s 2>/dev/null; true",
+	   t->br, t->veth, t->ns);
+}
+
+static void frame_send(struct topo *t, int stream, uint32_t num)
+{
+	struct oq_frame f = { 0 };
+	int fd = stream == STREAM_VM ? t->tap_fd : t->other_fd;
+
+	memset(f.dst, 0xff, sizeof(f.dst));
+	f.src[0] = 0x02;
+	f.src[5] = stream == STREAM_VM ? 1 : 2;
+	f.type = htons(OQ_ETHERTYPE);
+	f.magic = OQ_MAGIC;
+	f.run = t->run;
+	f.stream = stream;
+	f.num = num;
+	TEST_ASSERT(write(fd, &f, sizeof(f)) == sizeof(f), "write tap: %m");
+}
+
+/*
+ * The next frame of this run at the far side within @ms: its stream and
+ * number; false on timeout.
+ */
+static bool frame_recv(struct topo *t, int ms, uint32_t *stream,
+		       uint32_t *num)
+{
+	struct pollfd p = { .fd = t->cap_fd, .events = POLLIN };
+	struct oq_frame f;
+	ssize_t n;
+
+	for (;;) {
+		if (poll(&p, 1, ms) <= 0)
+			return false;
+		n = recv(t->cap_fd, &f, sizeof(f), 0);
+		if (n >= (ssize_t)offsetof(struct oq_frame, pad) &&
+		    f.magic == OQ_MAGIC && f.run == t->run) {
+			*stream = f.stream;
+			*num = f.num;
+			return true;
+		}
+	}
+}
+
+/*
+ * Send a sentinel through the other port and collect, until it arrives,
+ * the numbers of the VM's packets seen at the far side (in order).
+ * Returns how many; fails the test if the sentinel never comes.
+ */
+static int collect(struct topo *t, uint32_t *got, int max)
+{
+	uint32_t stream, num, want = ++t->sentinel;
+	int n = 0;
+
+	frame_send(t, STREAM_OTHER, want);
+	for (;;) {
+		TEST_ASSERT(frame_recv(t, OQ_WAIT_S * 1000, &stream, &num),
+			    "sentinel %u never reached the far side", want);
+		if (stream == STREAM_OTHER && num == want)
+			return n;
+		if (stream == STREAM_VM) {
+			TEST_ASSERT(n < max, "too many packets");
+			got[n++] = num;
+		}
+	}
+}
+
+static void topo_up(struct topo *t)
+{
+	int pid = getpid(), n;
+	uint32_t got[4];
+
+	memset(t, 0, sizeof(*t));
+	t->tap_fd = t->other_fd = t->cap_fd = -1;
+	snprintf(t->tap, sizeof(t->tap), "oqt%d", pid);
+	snprintf(t->other, sizeof(t->other), "oqs%d", pid);
+	snprintf(t->br, sizeof(t->br), "oqb%d", pid);
+	snprintf(t->veth, sizeof(t->veth), "oqv%d", pid);
+	snprintf(t->peer, sizeof(t->peer), "oqw%d", pid);
+	snprintf(t->ns, sizeof(t->ns), "oqf%d", pid);
+	t->run = (uint32_t)time(NULL) ^ (uint32_t)pid << 16;
+	t->tap_fd = tap_open(t->tap);
+	t->other_fd = tap_open(t->other);
+	t->tap_ifindex = if_nametoindex(t->tap);
+	TEST_ASSERT(!sh("ip netns add %s && ip link add %s type bridge stp_state 0 forward_delay 0 && "
+			"ip link add %s type veth peer name %s netns %s && "
+			"ip link set %s master %s && ip link set %s master %s && ip link set %s master %s && "
+			"ip link set %s up && ip link set %s up && ip link set %s up && ip link set %s up && "
+			"ip -n %s link set %s up",
+			t->ns, t->br, t->veth, t->peer, t->ns,
+			t->tap, t->br, t->other, t->br, t->veth, t->br,
+			t->br, t->tap, t->other, t->veth, t->ns, t->peer),
+		    "topology setup failed");
+	t->cap_fd = capture_open(t->ns, t->peer);
+	/* The bridge forwards once its ports are up: a sentinel says so. */
+	n = collect(t, got, ARRAY_SIZE(got));
+	TEST_ASSERT(n == 0, "stray packets");
+}
+
+/* A primary VM whose tap is bound; the guest reads the TSC per SYNC. */
+struct oq_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	uint32_t id;
+	int log_fd;
+};
+
+static void oq_vm_create(struct kvmft_nl *nl, struct oq_vm *v)
+{
+	v->vm = vm_create_with_one_vcpu(&v->vcpu, GUEST_IMAGE(harden));
+	vcpu_set_args(v->vcpu, HG_TSC_SYNC, 1000000, 0);
+	v->id = kvmft_attach(nl, v->vm->fd, getpid());
+	v->log_fd = -1;
+}
+
+static void oq_vm_primary(struct kvmft_nl *nl, struct oq_vm *v)
+{
+	(void)nl;
+	v->log_fd = kvmft_log_open(v->id, KVMFT_LOG_READ, NULL);
+}
+
+/* One guest exit: one more record in the log. */
+static void oq_step(struct oq_vm *v)
+{
+	struct ucall uc;
+
+	TEST_ASSERT(vcpu_run_ucall(v->vcpu, &uc) == UCALL_SYNC, "no SYNC");
+}
+
+static uint64_t oq_pos(struct kvmft_nl *nl, struct oq_vm *v)
+{
+	struct kvmft_vm_info info;
+
+	kvmft_get_vm(nl, v->id, &info);
+	return info.log_seq;
+}
+
+static void oq_info(struct kvmft_nl *nl, struct oq_vm *v,
+		    struct kvmft_vm_info *info)
+{
+	kvmft_get_vm(nl, v->id, info);
+}
+
+static void oq_vm_free(struct oq_vm *v)
+{
+	if (v->log_fd >= 0)
+		close(v->log_fd);
+	if (v->vm)
+		vm_free(v->vm);
+	v->vm = NULL;
+	v->log_fd = -1;
+}
+
+/*
+ * Write packets @first..@last, one per log position: packet i goes out
+ * after a guest exit, tagged with pos[i].
+ */
+static void send_tagged(struct kvmft_nl *nl, struct topo *t, struct oq_vm *v,
+			uint32_t first, uint32_t last, uint64_t *pos)
+{
+	uint32_t i;
+
+	for (i = first; i <= last; i++) {
+		oq_step(v);
+		pos[i] = oq_pos(nl, v);
+		frame_send(t, STREAM_VM, i);
+	}
+}
+
+static void expect_seq(struct __test_metadata *_metadata, const uint32_t *got,
+		       int n, uint32_t first, uint32_t last)
+{
+	int i;
+
+	ASSERT_EQ(n, (int)(last - first + 1)) {
+		for (i = 0; i < n; i++)
+			TH_LOG("got packet %u", got[i]);
+	}
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(got[i], first + i);
+}
+
+TEST(hold_ack_release)
+{
+	uint64_t pos[OQ_MAX], p;
+	struct kvmft_vm_info info;
+	uint32_t got[OQ_MAX];
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+	int n;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+
+	/* Acks withheld: 12 packets held, the other port's pass. */
+	send_tagged(&nl, &t, &v, 1, 12, pos);
+	n = collect(&t, got, OQ_MAX);
+	ASSERT_EQ(n, 0);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_IFINDEX], t.tap_ifindex);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 12);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_BYTES], 12 * sizeof(struct oq_frame));
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_RELEASED], 0);
+	/* Each packet has its own position: an ack can split them. */
+	ASSERT_LT(pos[5], pos[6]);
+
+	/* An ack at P by genl: exactly 1..5, in order, once. */
+	kvmft_ack(&nl, v.id, pos[5]);
+	n = collect(&t, got, OQ_MAX);
+	expect_seq(_metadata, got, n, 1, 5);
+	/* A stale ack changes nothing. */
+	kvmft_ack(&nl, v.id, pos[2]);
+	n = collect(&t, got, OQ_MAX);
+	ASSERT_EQ(n, 0);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 7);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_RELEASED], 5);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_ACKED], pos[5]);
+
+	/* The rest by ioctl on the log fd, past a few more. */
+	send_tagged(&nl, &t, &v, 13, 20, pos);
+	p = pos[20];
+	ASSERT_EQ(ioctl(v.log_fd, KVMFT_IOC_LOG_ACK, &p), 0);
+	n = collect(&t, got, OQ_MAX);
+	expect_seq(_metadata, got, n, 6, 20);
+
+	/* Packets at an acked position pass at once. */
+	frame_send(&t, STREAM_VM, 21);
+	n = collect(&t, got, OQ_MAX);
+	expect_seq(_metadata, got, n, 21, 21);
+	/* Then the guest runs on: held again. */
+	send_tagged(&nl, &t, &v, 22, 23, pos);
+	n = collect(&t, got, OQ_MAX);
+	ASSERT_EQ(n, 0);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 2);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD], 22);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_RELEASED], 20);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_PASSED], 1);
+	ASSERT_GT(info.outq[KVMFT_OUTQ_LONGEST_NS], 0);
+
+	/* Closing the log ends the primary role: held packets are freed. */
+	close(v.log_fd);
+	v.log_fd = -1;
+	n = collect(&t, got, OQ_MAX);
+	ASSERT_EQ(n, 0);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 0);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_DROPPED], 2);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+TEST(detach_frees)
+{
+	struct kvmft_vm_info info;
+	uint32_t got[OQ_MAX];
+	uint64_t pos[OQ_MAX];
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+	send_tagged(&nl, &t, &v, 1, 8, pos);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 8);
+	kvmft_detach(&nl, v.id);
+	ASSERT_EQ(collect(&t, got, OQ_MAX), 0);
+	/* The tap is unbound: the VMM's packets pass, unheld. */
+	frame_send(&t, STREAM_VM, 9);
+	ASSERT_EQ(collect(&t, got, OQ_MAX), 1);
+	ASSERT_EQ(got[0], 9);
+	oq_vm_free(&v);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+TEST(vmm_exit_frees)
+{
+	struct kvmft_nl nl, ev;
+	uint32_t got[OQ_MAX];
+	uint64_t pos[OQ_MAX];
+	struct oq_vm v;
+	struct topo t;
+	uint32_t id;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	kvmft_events_open(&ev);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+	send_tagged(&nl, &t, &v, 1, 8, pos);
+	id = v.id;
+	/* The VMM lets go of the VM (its last fd): kvmft detaches. */
+	oq_vm_free(&v);
+	ASSERT_EQ(kvmft_events_wait(&ev, id, KVMFT_EVENT_DESTROY, -1, 60000,
+				    NULL), 0);
+	ASSERT_EQ(collect(&t, got, OQ_MAX), 0);
+	topo_down(&t);
+	kvmft_nl_close(&ev);
+	kvmft_nl_close(&nl);
+}
+
+TEST(backup_drops)
+{
+	struct kvmft_vm_info info;
+	uint32_t got[OQ_MAX];
+	uint64_t session = 0x5eed;
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+	int i;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	v.log_fd = kvmft_log_open(v.id, KVMFT_LOG_WRITE, &session);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+	for (i = 1; i <= 6; i++)
+		frame_send(&t, STREAM_VM, i);
+	ASSERT_EQ(collect(&t, got, OQ_MAX), 0);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_DROPPED], 6);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 0);
+	/* An ack means nothing to a backup. */
+	ASSERT_EQ(__kvmft_ack(&nl, v.id, 0), -EINVAL);
+	kvmft_promote(&nl, v.id);
+	for (i = 7; i <= 9; i++)
+		frame_send(&t, STREAM_VM, i);
+	expect_seq(_metadata, got, collect(&t, got, OQ_MAX), 7, 9);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+TEST(no_role_passes)
+{
+	struct kvmft_vm_info info;
+	uint32_t got[OQ_MAX];
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+	int i;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+	for (i = 1; i <= 5; i++)
+		frame_send(&t, STREAM_VM, i);
+	expect_seq(_metadata, got, collect(&t, got, OQ_MAX), 1, 5);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_PASSED], 5);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+struct runner {
+	struct oq_vm *v;
+	volatile int steps;
+	volatile bool stop;
+};
+
+static void *run_steps(void *arg)
+{
+	struct runner *r = arg;
+
+	while (!r->stop) {
+		oq_step(r->v);
+		r->steps++;
+	}
+	return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+TEST(limit_waits)
+{
+	struct kvmft_vm_info info;
+	uint64_t pos[OQ_MAX], end;
+	uint32_t got[OQ_MAX];
+	struct runner r = { 0 };
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+	pthread_t th;
+	int steps, i;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	ASSERT_EQ(__kvmft_tap(&nl, v.id, t.tap_ifindex, 4, 0), 0);
+	send_tagged(&nl, &t, &v, 1, 4, pos);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_MAX_PKTS], 4);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 4);
+	/* At the limit: the vCPU waits in KVM_RUN, counted. */
+	r.v = &v;
+	ASSERT_EQ(pthread_create(&th, NULL, run_steps, &r), 0);
+	end = now_ms() + 60000;
+	do {
+		usleep(20000);
+		oq_info(&nl, &v, &info);
+	} while (!info.outq[KVMFT_OUTQ_WAITS] && now_ms() < end);
+	ASSERT_GE(info.outq[KVMFT_OUTQ_WAITS], 1);
+	steps = r.steps;
+	usleep(OQ_QUIET_MS * 1000);
+	ASSERT_EQ(r.steps, steps);
+	/* An ack frees room: the guest runs on. */
+	kvmft_ack(&nl, v.id, pos[4]);
+	end = now_ms() + 60000;
+	while (r.steps == steps && now_ms() < end)
+		usleep(20000);
+	ASSERT_GT(r.steps, steps);
+	r.stop = true;
+	pthread_join(th, NULL);
+	i = collect(&t, got, OQ_MAX);
+	expect_seq(_metadata, got, i, 1, 4);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+TEST(errors)
+{
+	uint64_t session = 0x5eed, p;
+	struct kvmft_nl nl;
+	struct oq_vm v, w;
+	struct topo t;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	oq_vm_create(&nl, &w);
+	/* No role: nothing to ack. */
+	ASSERT_EQ(__kvmft_ack(&nl, v.id, 0), -EINVAL);
+	oq_vm_primary(&nl, &v);
+	oq_step(&v);
+	/* Past the last record. */
+	ASSERT_EQ(__kvmft_ack(&nl, v.id, oq_pos(&nl, &v) + 1), -ERANGE);
+	p = oq_pos(&nl, &v) + 1;
+	ASSERT_EQ(ioctl(v.log_fd, KVMFT_IOC_LOG_ACK, &p), -1);
+	ASSERT_EQ(errno, ERANGE);
+	ASSERT_EQ(__kvmft_tap(&nl, v.id, 0x7ffffff0, 0, 0), -ENODEV);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+	ASSERT_EQ(__kvmft_tap(&nl, w.id, t.tap_ifindex, 0, 0), -EBUSY);
+	ASSERT_EQ(__kvmft_tap(&nl, v.id, if_nametoindex(t.other), 0, 0),
+		  -EEXIST);
+	/* Unbind, then the other VM may have it. */
+	kvmft_tap(&nl, v.id, 0);
+	kvmft_tap(&nl, w.id, t.tap_ifindex);
+	/* A backup's writer fd takes no acks. */
+	w.log_fd = kvmft_log_open(w.id, KVMFT_LOG_WRITE, &session);
+	p = 0;
+	ASSERT_EQ(ioctl(w.log_fd, KVMFT_IOC_LOG_ACK, &p), -1);
+	ASSERT_EQ(errno, EBADF);
+	kvmft_detach(&nl, v.id);
+	kvmft_detach(&nl, w.id);
+	oq_vm_free(&v);
+	oq_vm_free(&w);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+TEST_HARNESS_MAIN

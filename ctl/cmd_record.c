@@ -8,12 +8,20 @@
  * --out - streams to standard output, each batch flushed as it is read,
  * for a backup following live (`... | ftctl replay --vm B --in -`); the
  * summary then goes to standard error.
+ *
+ * --acks FILE reads the backup's acks, one log position per line (a FIFO
+ * that `ftctl replay --acks` writes), and passes each to the module on the
+ * log fd (KVMFT_IOC_LOG_ACK): the primary's held packets up to there
+ * leave (docs/output-rule.md).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,9 +33,75 @@
 static volatile sig_atomic_t stop_signal;
 static int log_fd = -1, null_fd = -1;
 
+/* --acks: the backup's positions, a line each. */
+static struct {
+	int fd;
+	size_t len;
+	char buf[256];
+	uint64_t acked;
+} acks = { .fd = -1 };
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s record --vm ID --out FILE|-\n", ft_prog);
+	fprintf(f, "Usage: %s record --vm ID --out FILE|- [--acks FILE]\n",
+		ft_prog);
+}
+
+/*
+ * Read what the acks file has, pass the highest position on. The writer
+ * gone (EOF) ends acking; the module's refusals are reported, not fatal:
+ * the log matters more than the packets.
+ */
+static void take_acks(void)
+{
+	uint64_t best = acks.acked, v;
+	char *nl, *end;
+	ssize_t n;
+
+	n = read(acks.fd, acks.buf + acks.len, sizeof(acks.buf) - 1 - acks.len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close(acks.fd);
+		acks.fd = -1;
+		return;
+	}
+	acks.len += n;
+	acks.buf[acks.len] = '\0';
+	while ((nl = strchr(acks.buf, '\n'))) {
+		*nl = '\0';
+		errno = 0;
+		v = strtoull(acks.buf, &end, 10);
+		if (!errno && end != acks.buf && !*end && v > best)
+			best = v;
+		acks.len -= nl + 1 - acks.buf;
+		memmove(acks.buf, nl + 1, acks.len + 1);
+	}
+	if (acks.len == sizeof(acks.buf) - 1)
+		acks.len = 0;	/* no line is this long: junk */
+	if (best == acks.acked)
+		return;
+	if (ioctl(log_fd, KVMFT_IOC_LOG_ACK, &best) && !stop_signal)
+		ft_err("record: ack", errno, NULL);
+	else
+		acks.acked = best;
+}
+
+/* Wait for the log (and acks); false if the log is not readable yet. */
+static bool wait_log(void)
+{
+	struct pollfd p[2] = {
+		{ .fd = log_fd, .events = POLLIN },
+		{ .fd = acks.fd, .events = POLLIN },
+	};
+
+	if (acks.fd < 0)
+		return true;	/* read() blocks */
+	if (poll(p, 2, -1) < 0)
+		return false;
+	if (p[1].revents)
+		take_acks();
+	return p[0].revents != 0;
 }
 
 /*
@@ -99,6 +173,8 @@ static int copy_log(struct ftlog_writer *w)
 	for (;;) {
 		if (stop_signal)
 			return 0;
+		if (!wait_log())
+			continue;
 		n = read(log_fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -209,6 +285,7 @@ int record_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "vm", required_argument, NULL, 'v' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "acks", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -227,6 +304,12 @@ int record_main(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 'a':
+			/* Not waiting for a FIFO's writer: replay may start later. */
+			acks.fd = open(optarg, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			if (acks.fd < 0)
+				return cannot(optarg, "cannot open");
 			break;
 		case 'h':
 			usage(stdout);

@@ -14,11 +14,18 @@
  * backup follows the primary live. A stream cannot be checked whole first,
  * so each record is checked as it comes; at a bad one feeding stops, and
  * the backup waits where it is, as at the end of a file.
+ *
+ * --acks FILE writes, after each record the module took, its sequence
+ * number and a newline to FILE (a FIFO that `ftctl record --acks` reads):
+ * the backup holds the log up to there, so the primary's held packets up
+ * to there may leave (docs/output-rule.md).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,10 +33,27 @@
 #include "logrec.h"
 #include "nl.h"
 
+static int ack_fd = -1;		/* --acks */
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s replay --vm ID --in FILE|- [--go-live-at-end]\n",
+	fprintf(f, "Usage: %s replay --vm ID --in FILE|- [--go-live-at-end] [--acks FILE]\n",
 		ft_prog);
+}
+
+/* The backup holds the log up to @seq: say so. A reader gone stops it. */
+static void ack(uint64_t seq)
+{
+	char line[32];
+	int len = snprintf(line, sizeof(line), "%" PRIu64 "\n", seq);
+
+	if (ack_fd < 0)
+		return;
+	if (write(ack_fd, line, len) != len) {
+		ft_err("replay: acks", errno, "no more acks are sent");
+		close(ack_fd);
+		ack_fd = -1;
+	}
 }
 
 static int bad_file(const char *file, const struct ftlog_reader *r)
@@ -105,8 +129,10 @@ static int feed_reader(int fd, const char *in, struct ftlog_reader *r,
 		do
 			n = write(fd, r->rec.buf, len);
 		while (n < 0 && errno == EINTR);
-		if (n == (ssize_t)len)
+		if (n == (ssize_t)len) {
+			ack(r->rec.hdr.seq);
 			continue;
+		}
 		snprintf(op, sizeof(op), "replay: record %" PRIu64, r->nrec);
 		if (n < 0)
 			ft_err(op, errno, write_error(errno));
@@ -194,10 +220,11 @@ int replay_main(int argc, char **argv)
 		{ "vm", required_argument, NULL, 'v' },
 		{ "in", required_argument, NULL, 'i' },
 		{ "go-live-at-end", no_argument, NULL, 'g' },
+		{ "acks", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *in = NULL;
+	const char *in = NULL, *acks = NULL;
 	bool have_id = false, go_live = false;
 	uint32_t id = 0;
 	int c;
@@ -216,6 +243,9 @@ int replay_main(int argc, char **argv)
 		case 'g':
 			go_live = true;
 			break;
+		case 'a':
+			acks = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return FT_EXIT_OK;
@@ -233,5 +263,18 @@ int replay_main(int argc, char **argv)
 		usage(stderr);
 		return FT_EXIT_USAGE;
 	}
-	return replay(id, in, go_live);
+	if (acks) {
+		/* A FIFO's open waits for its reader, `ftctl record --acks`. */
+		ack_fd = open(acks, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0600);
+		if (ack_fd < 0) {
+			ft_err("replay: open acks", errno, acks);
+			return FT_EXIT_ENV;
+		}
+		signal(SIGPIPE, SIG_IGN);
+	}
+	c = replay(id, in, go_live);
+	if (ack_fd >= 0)
+		close(ack_fd);
+	return c;
 }

@@ -24,6 +24,8 @@ static const struct {
 	{ "replay", replay_main, "Make a VM backup and feed it a saved log" },
 	{ "log-dump", log_dump_main, "List the records of a log file" },
 	{ "verify", verify_main, "Hash a VM's memory when its log reaches a record" },
+	{ "tap", tap_main, "Hold a VM's packets on its tap until its backup acks them" },
+	{ "ack", ack_main, "Release a primary's packets up to a log position" },
 	{ "genkey", genkey_main, "Print a new pre-shared key for ftd's key_file" },
 	{ "arb", arb_main, "Format, show or test-and-set the shared arbitration disk" },
 	{ "info", info_main, "Show the module's protocol version and live objects" },

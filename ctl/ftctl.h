@@ -17,6 +17,8 @@ int replay_main(int argc, char **argv);
 int info_main(int argc, char **argv);
 int log_dump_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
+int tap_main(int argc, char **argv);	/* cmd_tap.c */
+int ack_main(int argc, char **argv);	/* cmd_tap.c */
 int arb_main(int argc, char **argv);
 int pair_main(int argc, char **argv);
 int unpair_main(int argc, char **argv);

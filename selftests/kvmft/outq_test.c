@@ -31,6 +31,9 @@
  *                      no progress, the wait is counted) until an ack
  *   errors             ACK/TAP refusals: not a primary, past the log, a
  *                      device bound twice, no such device
+ *   ftctl_pair_acks    `ftctl record --acks F | ftctl replay --acks F`
+ *                      between two VMs: the backup's acks release the
+ *                      primary's packets, all of them, in order, once
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -47,7 +50,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -656,6 +661,95 @@ TEST(errors)
 	kvmft_detach(&nl, w.id);
 	oq_vm_free(&v);
 	oq_vm_free(&w);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+/* ctl/ftctl beside the selftests, or $FTCTL. */
+static void ftctl_path(char *buf, size_t len)
+{
+	char exe[512];
+	ssize_t n;
+
+	if (getenv("FTCTL")) {
+		snprintf(buf, len, "%s", getenv("FTCTL"));
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	TEST_ASSERT(n > 0, "readlink: %m");
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(buf, len, "%s/../../ctl/ftctl", exe);
+}
+
+TEST(ftctl_pair_acks)
+{
+	char ftctl[600], dir[] = "/tmp/oqXXXXXX", fifo[64], cmd[1600];
+	struct kvmft_vm_info info;
+	uint32_t got[OQ_MAX], all[OQ_MAX];
+	uint64_t pos[OQ_MAX], end;
+	struct oq_vm a, b;
+	struct kvmft_nl nl;
+	struct topo t;
+	int n, total = 0, i;
+	pid_t pid;
+
+	REQUIRE_NET();
+	ftctl_path(ftctl, sizeof(ftctl));
+	if (access(ftctl, X_OK))
+		SKIP(return, "no ftctl at %s", ftctl);
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &a);
+	oq_vm_create(&nl, &b);
+	kvmft_tap(&nl, a.id, t.tap_ifindex);
+	ASSERT_NE(mkdtemp(dir), NULL);
+	snprintf(fifo, sizeof(fifo), "%s/acks", dir);
+	ASSERT_EQ(mkfifo(fifo, 0600), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "%s record --vm %u --out - --acks %s 2>%s/rec.err | %s replay --vm %u --in - --acks %s >%s/rep.out 2>&1",
+		 ftctl, a.id, fifo, dir, ftctl, b.id, fifo, dir);
+	printf("# + %s\n", cmd);
+	fflush(stdout);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		setsid();
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	end = now_ms() + 60000;
+	do {
+		usleep(20000);
+		oq_info(&nl, &a, &info);
+	} while (info.role != KVMFT_ROLE_PRIMARY && now_ms() < end);
+	ASSERT_EQ(info.role, KVMFT_ROLE_PRIMARY);
+
+	/* The guest runs and sends; the backup's acks let it all out. */
+	send_tagged(&nl, &t, &a, 1, 40, pos);
+	end = now_ms() + OQ_WAIT_S * 1000;
+	while (total < 40 && now_ms() < end) {
+		n = collect(&t, got, OQ_MAX);
+		for (i = 0; i < n && total < OQ_MAX; i++)
+			all[total++] = got[i];
+		if (total < 40)
+			usleep(100000);
+	}
+	expect_seq(_metadata, all, total, 1, 40);
+	oq_info(&nl, &a, &info);
+	ASSERT_GE(info.outq[KVMFT_OUTQ_ACKED], pos[40]);
+	ASSERT_GT(info.outq[KVMFT_OUTQ_ACKS], 0);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_RELEASED] + info.outq[KVMFT_OUTQ_PASSED],
+		  40);
+
+	kill(-pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	kvmft_detach(&nl, a.id);
+	kvmft_detach(&nl, b.id);
+	oq_vm_free(&a);
+	oq_vm_free(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	sh("%s", cmd);
 	topo_down(&t);
 	kvmft_nl_close(&nl);
 }

@@ -48,8 +48,22 @@ static int by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* The output rule's columns, after the counters. */
+static const struct {
+	const char *head;
+	unsigned int attr;
+	unsigned int div;
+} outq_cols[] = {
+	{ "HELD", KVMFT_OUTQ_HELD_PKTS, 1 },
+	{ "HELD_BYTES", KVMFT_OUTQ_HELD_BYTES, 1 },
+	{ "RELEASED", KVMFT_OUTQ_RELEASED, 1 },
+	{ "DROPPED", KVMFT_OUTQ_DROPPED, 1 },
+	{ "LONGEST_HOLD_US", KVMFT_OUTQ_LONGEST_NS, 1000 },
+	{ "OUT_WAITS", KVMFT_OUTQ_WAITS, 1 },
+};
+
 #define NFIXED 6
-#define NCOLS (NFIXED + __KVMFT_STAT_LAST)
+#define NCOLS (NFIXED + __KVMFT_STAT_LAST + ARRAY_SIZE(outq_cols))
 
 struct row {
 	char cell[NCOLS][24];
@@ -69,6 +83,13 @@ static int fill_row(struct row *r, const struct ftvm *vm)
 	for (unsigned int s = 0; s < __KVMFT_STAT_LAST; s++)
 		if (ftvm_stat_name(s))
 			snprintf(r->cell[c++], 24, "%" PRIu64, vm->stats[s]);
+	for (size_t i = 0; i < ARRAY_SIZE(outq_cols); i++) {
+		if (vm->has_outq)
+			snprintf(r->cell[c++], 24, "%" PRIu64,
+				 vm->outq[outq_cols[i].attr] / outq_cols[i].div);
+		else
+			strcpy(r->cell[c++], "-");
+	}
 	return c;
 }
 
@@ -90,6 +111,8 @@ static int fill_header(struct row *r)
 			*p = toupper((unsigned char)*p);
 		c++;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(outq_cols); i++)
+		snprintf(r->cell[c++], 24, "%s", outq_cols[i].head);
 	return c;
 }
 

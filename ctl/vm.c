@@ -21,6 +21,7 @@ static struct nla_policy vm_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_LOG_REPLAYED] = { .type = NLA_U64 },
 	[KVMFT_A_DIVERGED_SEQ] = { .type = NLA_U64 },
 	[KVMFT_A_VM_FLAGS] = { .type = NLA_U32 },
+	[KVMFT_A_OUTQ] = { .type = NLA_NESTED },
 };
 
 static uint64_t u64_or_0(struct nlattr *a)
@@ -65,6 +66,19 @@ int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm)
 
 			if (ftvm_stat_name(t) && nla_len(a) == sizeof(uint64_t))
 				vm->stats[t] = nla_get_u64(a);
+		}
+	}
+	if (tb[KVMFT_A_OUTQ]) {
+		vm->has_outq = true;
+		nla_for_each_nested(a, tb[KVMFT_A_OUTQ], rem) {
+			unsigned int t = nla_type(a);
+
+			if (!ftvm_outq_name(t))
+				continue;
+			if (nla_len(a) == sizeof(uint64_t))
+				vm->outq[t] = nla_get_u64(a);
+			else if (nla_len(a) == sizeof(uint32_t))
+				vm->outq[t] = nla_get_u32(a);
 		}
 	}
 	return 0;
@@ -128,6 +142,27 @@ const char *ftvm_stat_name(unsigned int stat)
 	return stat < ARRAY_SIZE(names) ? names[stat] : NULL;
 }
 
+const char *ftvm_outq_name(unsigned int attr)
+{
+	static const char *const names[] = {
+		[KVMFT_OUTQ_IFINDEX] = "ifindex",
+		[KVMFT_OUTQ_ACKED] = "acked",
+		[KVMFT_OUTQ_HELD_PKTS] = "held_pkts",
+		[KVMFT_OUTQ_HELD_BYTES] = "held_bytes",
+		[KVMFT_OUTQ_HELD] = "held",
+		[KVMFT_OUTQ_RELEASED] = "released",
+		[KVMFT_OUTQ_PASSED] = "passed",
+		[KVMFT_OUTQ_DROPPED] = "dropped",
+		[KVMFT_OUTQ_LONGEST_NS] = "longest_hold_ns",
+		[KVMFT_OUTQ_WAITS] = "waits",
+		[KVMFT_OUTQ_MAX_PKTS] = "max_pkts",
+		[KVMFT_OUTQ_MAX_BYTES] = "max_bytes",
+		[KVMFT_OUTQ_ACKS] = "acks",
+	};
+
+	return attr < ARRAY_SIZE(names) ? names[attr] : NULL;
+}
+
 void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
 	       bool with_event)
 {
@@ -156,6 +191,13 @@ void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
 		json_u64(j, "lag", ftvm_log_lag(vm));
 		if (vm->diverged_seq)
 			json_u64(j, "diverged", vm->diverged_seq);
+		json_obj_end(j);
+	}
+	if (vm->has_outq) {
+		json_obj_begin(j, "outq");
+		for (unsigned int a = 0; a < __KVMFT_OUTQ_LAST; a++)
+			if (ftvm_outq_name(a))
+				json_u64(j, ftvm_outq_name(a), vm->outq[a]);
 		json_obj_end(j);
 	}
 	json_obj_end(j);

@@ -32,6 +32,9 @@ struct ftvm {
 	uint64_t log_replayed;	/* backup: last taken by its vCPU */
 	uint64_t diverged_seq;	/* backup: where it diverged, 0: never */
 	uint32_t flags;		/* KVMFT_VM_F_* */
+	/* The output rule's queue (KVMFT_A_OUTQ), if the module sent it. */
+	bool has_outq;
+	uint64_t outq[__KVMFT_OUTQ_LAST];
 };
 
 /* Parses a kvmft message; -EBADMSG if it is malformed or has no VM id. */
@@ -44,7 +47,10 @@ const char *ftvm_stat_name(unsigned int stat);
 /* Records recorded but not shipped (primary), received but not replayed. */
 uint64_t ftvm_log_lag(const struct ftvm *vm);
 
-/* {"id":..,"role":..,"pid":..,"vcpus":..,"seq":..,"stats":{..}} */
+/* Name of a KVMFT_OUTQ_* value ("held_pkts"), or NULL. */
+const char *ftvm_outq_name(unsigned int attr);
+
+/* {"id":..,"role":..,"pid":..,"vcpus":..,"seq":..,"stats":{..},"outq":{..}} */
 void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
 	       bool with_event);
 /* One line: "create vm:3 seq:12 role:none pid:1234 vcpus:1 runs:0 ..." */

@@ -28,7 +28,8 @@
  *                      packets leave
  *   no_role_passes     an attached VM without a role: packets pass
  *   limit_waits        at the packet limit the vCPU waits (KVM_RUN makes
- *                      no progress, the wait is counted) until an ack
+ *                      no progress, the wait is counted, ftctl status
+ *                      shows it) until an ack
  *   errors             ACK/TAP refusals: not a primary, past the log, a
  *                      device bound twice, no such device
  *   ftctl_pair_acks    `ftctl record --acks F | ftctl replay --acks F`
@@ -573,12 +574,30 @@ static uint64_t now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
+/* ctl/ftctl beside the selftests, or $FTCTL. */
+static void ftctl_path(char *buf, size_t len)
+{
+	char exe[512];
+	ssize_t n;
+
+	if (getenv("FTCTL")) {
+		snprintf(buf, len, "%s", getenv("FTCTL"));
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	TEST_ASSERT(n > 0, "readlink: %m");
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(buf, len, "%s/../../ctl/ftctl", exe);
+}
+
 TEST(limit_waits)
 {
 	struct kvmft_vm_info info;
 	uint64_t pos[OQ_MAX], end;
 	uint32_t got[OQ_MAX];
 	struct runner r = { 0 };
+	char ftctl[600];
 	struct kvmft_nl nl;
 	struct oq_vm v;
 	struct topo t;
@@ -604,6 +623,14 @@ TEST(limit_waits)
 		oq_info(&nl, &v, &info);
 	} while (!info.outq[KVMFT_OUTQ_WAITS] && now_ms() < end);
 	ASSERT_GE(info.outq[KVMFT_OUTQ_WAITS], 1);
+	/* ftctl status shows the queue and the wait. */
+	ftctl_path(ftctl, sizeof(ftctl));
+	if (!access(ftctl, X_OK)) {
+		ASSERT_EQ(sh("%s status --vm %u --json | grep -Eq '\"outq\":.*\"held_pkts\":4,.*\"waits\":[1-9]'",
+			     ftctl, v.id), 0);
+		ASSERT_EQ(sh("%s status --vm %u | grep -q OUT_WAITS", ftctl,
+			     v.id), 0);
+	}
 	steps = r.steps;
 	usleep(OQ_QUIET_MS * 1000);
 	ASSERT_EQ(r.steps, steps);
@@ -663,23 +690,6 @@ TEST(errors)
 	oq_vm_free(&w);
 	topo_down(&t);
 	kvmft_nl_close(&nl);
-}
-
-/* ctl/ftctl beside the selftests, or $FTCTL. */
-static void ftctl_path(char *buf, size_t len)
-{
-	char exe[512];
-	ssize_t n;
-
-	if (getenv("FTCTL")) {
-		snprintf(buf, len, "%s", getenv("FTCTL"));
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	TEST_ASSERT(n > 0, "readlink: %m");
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	snprintf(buf, len, "%s/../../ctl/ftctl", exe);
 }
 
 TEST(ftctl_pair_acks)

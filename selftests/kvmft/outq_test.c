@@ -60,62 +60,12 @@
 
 #include "harden.h"
 #include "harness.h"
+#include "outq.h"
 
 GUEST_IMAGE_DECLARE(harden);
 
-#define OQ_ETHERTYPE	0x88b5		/* IEEE local experimental */
-#define OQ_MAGIC	0x4b564f51	/* "KVOQ" */
-#define OQ_WAIT_S	60		/* for a packet expected at the far side */
 #define OQ_QUIET_MS	1500		/* "nothing more came" after a sentinel */
 #define OQ_MAX		512
-
-enum { STREAM_VM, STREAM_OTHER };
-
-struct oq_frame {
-	uint8_t dst[6], src[6];
-	uint16_t type;
-	uint32_t magic, run, stream, num;
-	uint8_t pad[60 - 30];
-} __attribute__((packed));
-
-struct topo {
-	char tap[IFNAMSIZ], other[IFNAMSIZ], br[IFNAMSIZ], veth[IFNAMSIZ];
-	char peer[IFNAMSIZ], ns[32];
-	int tap_fd, other_fd, cap_fd;
-	uint32_t tap_ifindex;
-	uint32_t run;
-	uint32_t sentinel;		/* last sentinel number sent */
-};
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Run a shell command, echoed as a TAP comment; its exit status. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	printf("# + %s\n", cmd);
-	fflush(stdout);
-	r = system(cmd);
-	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
-
-/* tun, bridge and veth, loaded if they are modules; else why not. */
-static const char *net_missing(void)
-{
-	if (system("modprobe -q tun; modprobe -q bridge; modprobe -q veth; true"))
-		return "cannot run modprobe";
-	if (access("/dev/net/tun", R_OK | W_OK))
-		return "no /dev/net/tun (tun)";
-	if (system("command -v ip >/dev/null"))
-		return "no ip (iproute2)";
-	return NULL;
-}
 
 #define REQUIRE_NET()							\
 	do {								\
@@ -125,152 +75,6 @@ static const char *net_missing(void)
 		if (__why)						\
 			SKIP(return, "%s", __why);			\
 	} while (0)
-
-static int tap_open(const char *name)
-{
-	struct ifreq ifr = { 0 };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	TEST_ASSERT(fd >= 0, "open /dev/net/tun: %m");
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	TEST_ASSERT(!ioctl(fd, TUNSETIFF, &ifr), "TUNSETIFF %s: %m", name);
-	return fd;
-}
-
-/* An AF_PACKET socket on @ifname inside namespace @ns. */
-static int capture_open(const char *ns, const char *ifname)
-{
-	struct sockaddr_ll sll = { 0 };
-	char path[64];
-	int self, other, fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	other = open(path, O_RDONLY | O_CLOEXEC);
-	TEST_ASSERT(self >= 0 && other >= 0, "netns fds: %m");
-	TEST_ASSERT(!setns(other, CLONE_NEWNET), "setns %s: %m", ns);
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(OQ_ETHERTYPE));
-	TEST_ASSERT(fd >= 0, "AF_PACKET socket: %m");
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(OQ_ETHERTYPE);
-	sll.sll_ifindex = if_nametoindex(ifname);
-	TEST_ASSERT(sll.sll_ifindex, "%s in %s: %m", ifname, ns);
-	TEST_ASSERT(!bind(fd, (struct sockaddr *)&sll, sizeof(sll)),
-		    "bind: %m");
-	TEST_ASSERT(!setns(self, CLONE_NEWNET), "setns back: %m");
-	close(self);
-	close(other);
-	return fd;
-}
-
-static void topo_down(struct topo *t)
-{
-	if (t->tap_fd >= 0)
-		close(t->tap_fd);
-	if (t->other_fd >= 0)
-		close(t->other_fd);
-	if (t->cap_fd >= 0)
-		close(t->cap_fd);
-	t->tap_fd = t->other_fd = t->cap_fd = -1;
-	sh("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; ip netns del %s 2>/dev/null; true",
-	   t->br, t->veth, t->ns);
-}
-
-static void frame_send(struct topo *t, int stream, uint32_t num)
-{
-	struct oq_frame f = { 0 };
-	int fd = stream == STREAM_VM ? t->tap_fd : t->other_fd;
-
-	memset(f.dst, 0xff, sizeof(f.dst));
-	f.src[0] = 0x02;
-	f.src[5] = stream == STREAM_VM ? 1 : 2;
-	f.type = htons(OQ_ETHERTYPE);
-	f.magic = OQ_MAGIC;
-	f.run = t->run;
-	f.stream = stream;
-	f.num = num;
-	TEST_ASSERT(write(fd, &f, sizeof(f)) == sizeof(f), "write tap: %m");
-}
-
-/*
- * The next frame of this run at the far side within @ms: its stream and
- * number; false on timeout.
- */
-static bool frame_recv(struct topo *t, int ms, uint32_t *stream,
-		       uint32_t *num)
-{
-	struct pollfd p = { .fd = t->cap_fd, .events = POLLIN };
-	struct oq_frame f;
-	ssize_t n;
-
-	for (;;) {
-		if (poll(&p, 1, ms) <= 0)
-			return false;
-		n = recv(t->cap_fd, &f, sizeof(f), 0);
-		if (n >= (ssize_t)offsetof(struct oq_frame, pad) &&
-		    f.magic == OQ_MAGIC && f.run == t->run) {
-			*stream = f.stream;
-			*num = f.num;
-			return true;
-		}
-	}
-}
-
-/*
- * Send a sentinel through the other port and collect, until it arrives,
- * the numbers of the VM's packets seen at the far side (in order).
- * Returns how many; fails the test if the sentinel never comes.
- */
-static int collect(struct topo *t, uint32_t *got, int max)
-{
-	uint32_t stream, num, want = ++t->sentinel;
-	int n = 0;
-
-	frame_send(t, STREAM_OTHER, want);
-	for (;;) {
-		TEST_ASSERT(frame_recv(t, OQ_WAIT_S * 1000, &stream, &num),
-			    "sentinel %u never reached the far side", want);
-		if (stream == STREAM_OTHER && num == want)
-			return n;
-		if (stream == STREAM_VM) {
-			TEST_ASSERT(n < max, "too many packets");
-			got[n++] = num;
-		}
-	}
-}
-
-static void topo_up(struct topo *t)
-{
-	int pid = getpid(), n;
-	uint32_t got[4];
-
-	memset(t, 0, sizeof(*t));
-	t->tap_fd = t->other_fd = t->cap_fd = -1;
-	snprintf(t->tap, sizeof(t->tap), "oqt%d", pid);
-	snprintf(t->other, sizeof(t->other), "oqs%d", pid);
-	snprintf(t->br, sizeof(t->br), "oqb%d", pid);
-	snprintf(t->veth, sizeof(t->veth), "oqv%d", pid);
-	snprintf(t->peer, sizeof(t->peer), "oqw%d", pid);
-	snprintf(t->ns, sizeof(t->ns), "oqf%d", pid);
-	t->run = (uint32_t)time(NULL) ^ (uint32_t)pid << 16;
-	t->tap_fd = tap_open(t->tap);
-	t->other_fd = tap_open(t->other);
-	t->tap_ifindex = if_nametoindex(t->tap);
-	TEST_ASSERT(!sh("ip netns add %s && ip link add %s type bridge stp_state 0 forward_delay 0 && "
-			"ip link add %s type veth peer name %s netns %s && "
-			"ip link set %s master %s && ip link set %s master %s && ip link set %s master %s && "
-			"ip link set %s up && ip link set %s up && ip link set %s up && ip link set %s up && "
-			"ip -n %s link set %s up",
-			t->ns, t->br, t->veth, t->peer, t->ns,
-			t->tap, t->br, t->other, t->br, t->veth, t->br,
-			t->br, t->tap, t->other, t->veth, t->ns, t->peer),
-		    "topology setup failed");
-	t->cap_fd = capture_open(t->ns, t->peer);
-	/* The bridge forwards once its ports are up: a sentinel says so. */
-	n = collect(t, got, ARRAY_SIZE(got));
-	TEST_ASSERT(n == 0, "stray packets");
-}
 
 /* A primary VM whose tap is bound; the guest reads the TSC per SYNC. */
 struct oq_vm {
@@ -379,7 +183,7 @@ TEST(hold_ack_release)
 	oq_info(&nl, &v, &info);
 	ASSERT_EQ(info.outq[KVMFT_OUTQ_IFINDEX], t.tap_ifindex);
 	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 12);
-	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_BYTES], 12 * sizeof(struct oq_frame));
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_BYTES], 12 * OQ_FRAME_MIN);
 	ASSERT_EQ(info.outq[KVMFT_OUTQ_RELEASED], 0);
 	/* Each packet has its own position: an ack can split them. */
 	ASSERT_LT(pos[5], pos[6]);

@@ -35,6 +35,11 @@
  *   ftctl_pair_acks    `ftctl record --acks F | ftctl replay --acks F`
  *                      between two VMs: the backup's acks release the
  *                      primary's packets, all of them, in order, once
+ *   stress             OUTQ_STRESS_PKTS (default 1000000) packets, the
+ *                      guest advancing the log every 1..64 of them, acks
+ *                      from a thread at random times and positions: every
+ *                      packet arrives once, in order, never before an ack
+ *                      covered it; nothing stays held or is dropped
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -564,6 +569,140 @@ TEST(ftctl_pair_acks)
 	oq_vm_free(&b);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh("%s", cmd);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+struct stress {
+	struct topo *t;
+	struct oq_vm *v;
+	uint64_t *tags;			/* each packet's position */
+	uint32_t n;
+	volatile uint64_t pos;		/* the log's, as the writer saw it */
+	volatile uint64_t acked;	/* published before each ack */
+	volatile uint32_t sent, got;
+	volatile bool done;
+	const char *err;		/* the receiver's finding, if any */
+	uint32_t err_num;
+};
+
+static void *stress_acker(void *arg)
+{
+	struct stress *s = arg;
+	unsigned int seed = 1;
+	uint64_t p;
+
+	while (!s->done) {
+		usleep(rand_r(&seed) % 2000);
+		/* Somewhere between the last ack and the log's position. */
+		p = s->pos;
+		if (p > s->acked)
+			p = s->acked + rand_r(&seed) % (p - s->acked + 1);
+		if (p <= s->acked)
+			continue;
+		s->acked = p;
+		__sync_synchronize();
+		TEST_ASSERT(!ioctl(s->v->log_fd, KVMFT_IOC_LOG_ACK, &p),
+			    "ack %llu: %m", (unsigned long long)p);
+	}
+	return NULL;
+}
+
+static void *stress_receiver(void *arg)
+{
+	struct stress *s = arg;
+	uint32_t stream, num;
+
+	while (s->got < s->n) {
+		if (!frame_recv(s->t, 60000, &stream, &num)) {
+			s->err = "nothing arrived for 60 s";
+			break;
+		}
+		if (stream != STREAM_VM)
+			continue;
+		__sync_synchronize();
+		if (num != s->got) {
+			s->err = num < s->got ? "duplicate or reordered" : "lost";
+			s->err_num = num;
+			break;
+		}
+		if (s->tags[num] > s->acked) {
+			s->err = "left before an ack covered it";
+			s->err_num = num;
+			break;
+		}
+		s->got++;
+	}
+	return NULL;
+}
+
+/* A million packets take minutes in the lab. */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 1800
+
+TEST(stress)
+{
+	struct stress s = { 0 };
+	struct kvmft_vm_info info;
+	pthread_t ack_th, rx_th;
+	unsigned int seed = 7;
+	const char *env = getenv("OUTQ_STRESS_PKTS");
+	struct kvmft_nl nl;
+	uint32_t i, next = 0;
+	struct oq_vm v;
+	struct topo t;
+	int big = 64 << 20;
+
+	REQUIRE_NET();
+	s.n = env ? strtoul(env, NULL, 0) : 1000000;
+	s.tags = calloc(s.n, sizeof(*s.tags));
+	ASSERT_NE(s.tags, NULL);
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	setsockopt(t.cap_fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	/* A low limit: the vCPU waits for the acker now and then. */
+	ASSERT_EQ(__kvmft_tap(&nl, v.id, t.tap_ifindex, 512, 0), 0);
+	s.t = &t;
+	s.v = &v;
+	pthread_create(&ack_th, NULL, stress_acker, &s);
+	pthread_create(&rx_th, NULL, stress_receiver, &s);
+	for (i = 0; i < s.n && !s.err; i++) {
+		if (i == next) {
+			oq_step(&v);
+			s.pos = oq_pos(&nl, &v);
+			next = i + 1 + rand_r(&seed) % 64;
+		}
+		s.tags[i] = s.pos;
+		__sync_synchronize();
+		frame_send(&t, STREAM_VM, i);
+		s.sent = i + 1;
+	}
+	/* The last ack covers everything. */
+	while (s.acked < s.pos && !s.err)
+		usleep(10000);
+	pthread_join(rx_th, NULL);
+	s.done = true;
+	pthread_join(ack_th, NULL);
+	if (s.err)
+		TH_LOG("packet %u: %s", s.err_num, s.err);
+	ASSERT_EQ(s.err, NULL);
+	ASSERT_EQ(s.got, s.n);
+	oq_info(&nl, &v, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD_PKTS], 0);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_DROPPED], 0);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_HELD] + info.outq[KVMFT_OUTQ_PASSED], s.n);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_RELEASED], info.outq[KVMFT_OUTQ_HELD]);
+	TH_LOG("%u packets: %llu held and released, %llu passed, %llu acks, %llu waits, longest hold %llu us",
+	       s.n, (unsigned long long)info.outq[KVMFT_OUTQ_RELEASED],
+	       (unsigned long long)info.outq[KVMFT_OUTQ_PASSED],
+	       (unsigned long long)info.outq[KVMFT_OUTQ_ACKS],
+	       (unsigned long long)info.outq[KVMFT_OUTQ_WAITS],
+	       (unsigned long long)info.outq[KVMFT_OUTQ_LONGEST_NS] / 1000);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
+	free(s.tags);
 	topo_down(&t);
 	kvmft_nl_close(&nl);
 }

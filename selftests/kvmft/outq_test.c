@@ -35,6 +35,11 @@
  *   ftctl_pair_acks    `ftctl record --acks F | ftctl replay --acks F`
  *                      between two VMs: the backup's acks release the
  *                      primary's packets, all of them, in order, once
+ *   tcp_stream         a real TCP stream from a "guest" namespace whose
+ *                      veth stands for the VM's tap (bound like one), to
+ *                      the far namespace, acks at random delays: every
+ *                      byte arrives once, in order; while acks stop, no
+ *                      packet of the guest's reaches the far side
  *   stress             OUTQ_STRESS_PKTS (default 1000000) packets, the
  *                      guest advancing the log every 1..64 of them, acks
  *                      from a thread at random times and positions: every
@@ -42,6 +47,7 @@
  *                      covered it; nothing stays held or is dropped
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_ether.h>
@@ -569,6 +575,236 @@ TEST(ftctl_pair_acks)
 	oq_vm_free(&b);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh("%s", cmd);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+/* Run @fn in network namespace @ns, on a thread of its own. */
+struct in_ns {
+	const char *ns;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *ns_thread(void *arg)
+{
+	struct in_ns *n = arg;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", n->ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	TEST_ASSERT(fd >= 0 && !setns(fd, CLONE_NEWNET), "setns %s: %m", n->ns);
+	close(fd);
+	return n->fn(n->arg);
+}
+
+#define TCP_BYTES	(4 << 20)
+#define TCP_PORT	7707
+
+static uint8_t tcp_byte(size_t i)
+{
+	return (uint8_t)(i * 2654435761u >> 13);
+}
+
+struct tcp {
+	int lfd;			/* listening, in the far namespace */
+	volatile size_t got;		/* bytes the far side read, checked */
+	volatile bool bad;
+	volatile bool sent;
+	volatile bool paused;		/* no acks now */
+	volatile uint64_t pos;
+	struct oq_vm *v;
+	struct kvmft_nl *nl;
+};
+
+static void *tcp_listen(void *arg)
+{
+	struct tcp *c = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(TCP_PORT) };
+	int one = 1;
+
+	c->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(c->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	TEST_ASSERT(!bind(c->lfd, (struct sockaddr *)&a, sizeof(a)) &&
+		    !listen(c->lfd, 1), "listen: %m");
+	return NULL;
+}
+
+static void *tcp_server(void *arg)
+{
+	struct tcp *c = arg;
+	static uint8_t buf[65536];
+	ssize_t n, i;
+	int fd = accept(c->lfd, NULL, NULL);
+
+	TEST_ASSERT(fd >= 0, "accept: %m");
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++)
+			if (buf[i] != tcp_byte(c->got + i))
+				c->bad = true;
+		c->got += n;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void *tcp_client(void *arg)
+{
+	struct tcp *c = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(TCP_PORT) };
+	static uint8_t buf[TCP_BYTES];
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	for (off = 0; off < TCP_BYTES; off++)
+		buf[off] = tcp_byte(off);
+	inet_pton(AF_INET, "10.77.0.2", &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	TEST_ASSERT(!connect(fd, (struct sockaddr *)&a, sizeof(a)),
+		    "connect: %m");
+	for (off = 0; off < TCP_BYTES; off += n) {
+		n = write(fd, buf + off, TCP_BYTES - off);
+		TEST_ASSERT(n > 0, "write: %m");
+	}
+	close(fd);
+	c->sent = true;
+	return NULL;
+}
+
+/* Acks at random delays (0..20 ms) of a position the log had a while ago. */
+static void *tcp_acker(void *arg)
+{
+	struct tcp *c = arg;
+	unsigned int seed = 3;
+	uint64_t p;
+
+	while (!c->sent || c->got < TCP_BYTES) {
+		usleep(rand_r(&seed) % 20000);
+		p = c->pos;
+		if (!c->paused && p)
+			ioctl(c->v->log_fd, KVMFT_IOC_LOG_ACK, &p);
+		if (c->bad)
+			break;
+	}
+	return NULL;
+}
+
+/* The guest's packets at the far side: frames from the guest's MAC. */
+static int guest_frames(int fd, const uint8_t *mac)
+{
+	uint8_t f[2048];
+	int n = 0;
+
+	while (recv(fd, f, sizeof(f), MSG_DONTWAIT) >= 14)
+		n += !memcmp(f + 6, mac, 6);
+	return n;
+}
+
+TEST(tcp_stream)
+{
+	struct in_ns srv_ns, cli_ns, lst_ns;
+	pthread_t srv, cli, ack, lst;
+	struct tcp c = { 0 };
+	struct sockaddr_ll sll = { 0 };
+	uint8_t mac[6];
+	char gns[32], gv[IFNAMSIZ], hv[IFNAMSIZ], path[192], line[64];
+	uint64_t end;
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+	int cap, self, far, n, i;
+	uint32_t got[OQ_MAX];
+	bool checked = false;
+	FILE *f;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	snprintf(gns, sizeof(gns), "oqg%d", getpid());
+	snprintf(gv, sizeof(gv), "oqx%d", getpid());
+	snprintf(hv, sizeof(hv), "oqy%d", getpid());
+	/* The guest: a namespace whose veth is the "tap" the VM sends on. */
+	ASSERT_EQ(sh("ip netns add %s && ip link add %s type veth peer name %s netns %s && "
+		     "ip link set %s master %s && ip link set %s up && "
+		     "ip -n %s addr add 10.77.0.1/24 dev %s && ip -n %s link set %s up && "
+		     "ip -n %s link set lo up && ip -n %s addr add 10.77.0.2/24 dev %s",
+		     gns, hv, gv, gns, hv, t.br, hv, gns, gv, gns, gv, gns,
+		     t.ns, t.peer), 0);
+	snprintf(path, sizeof(path), "ip -n %s link show %s | sed -n 's/.*ether \\([^ ]*\\).*/\\1/p'",
+		 gns, gv);
+	f = popen(path, "r");
+	ASSERT_NE(f, NULL);
+	ASSERT_NE(fgets(line, sizeof(line), f), NULL);
+	pclose(f);
+	ASSERT_EQ(sscanf(line, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+			 &mac[2], &mac[3], &mac[4], &mac[5]), 6);
+	/* A capture of everything at the far side. */
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/run/netns/%s", t.ns);
+	far = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_EQ(setns(far, CLONE_NEWNET), 0);
+	cap = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = if_nametoindex(t.peer);
+	ASSERT_EQ(bind(cap, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	ASSERT_EQ(setns(self, CLONE_NEWNET), 0);
+	close(self);
+	close(far);
+	n = 64 << 20;
+	setsockopt(cap, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof(n));
+
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	ASSERT_EQ(__kvmft_tap(&nl, v.id, if_nametoindex(hv), 0, 0), 0);
+	c.v = &v;
+	c.nl = &nl;
+	lst_ns = (struct in_ns){ t.ns, tcp_listen, &c };
+	pthread_create(&lst, NULL, ns_thread, &lst_ns);
+	pthread_join(lst, NULL);
+	srv_ns = (struct in_ns){ t.ns, tcp_server, &c };
+	cli_ns = (struct in_ns){ gns, tcp_client, &c };
+	pthread_create(&srv, NULL, ns_thread, &srv_ns);
+	pthread_create(&ack, NULL, tcp_acker, &c);
+	pthread_create(&cli, NULL, ns_thread, &cli_ns);
+
+	/* The guest runs: the log advances while the stream goes on. */
+	end = now_ms() + 600000;
+	for (i = 0; (!c.sent || c.got < TCP_BYTES) && !c.bad && now_ms() < end; i++) {
+		oq_step(&v);
+		c.pos = oq_pos(&nl, &v);
+		if (!checked && c.got >= TCP_BYTES / 4) {
+			checked = true;
+			/* Acks stop: what is acked drains, then nothing. */
+			c.paused = true;
+			usleep(50000);
+			collect(&t, got, OQ_MAX);
+			guest_frames(cap, mac);
+			for (n = 0; n < 20; n++) {
+				oq_step(&v);
+				c.pos = oq_pos(&nl, &v);
+				usleep(20000);
+			}
+			collect(&t, got, OQ_MAX);
+			ASSERT_EQ(guest_frames(cap, mac), 0);
+			c.paused = false;
+		}
+		usleep(1000);
+	}
+	pthread_join(cli, NULL);
+	pthread_join(srv, NULL);
+	pthread_join(ack, NULL);
+	ASSERT_FALSE(c.bad);
+	ASSERT_EQ(c.got, TCP_BYTES);
+	ASSERT_TRUE(checked);
+	close(cap);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
+	sh("ip netns del %s", gns);
 	topo_down(&t);
 	kvmft_nl_close(&nl);
 }

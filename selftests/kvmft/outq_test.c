@@ -40,6 +40,10 @@
  *                      the far namespace, acks at random delays: every
  *                      byte arrives once, in order; while acks stop, no
  *                      packet of the guest's reaches the far side
+ *   race_release       a release of hundreds of packets racing DETACH,
+ *                      the VMM's exit, unbinding, or the log's close,
+ *                      20 times each: what reaches the far side is a
+ *                      prefix of the packets, in order, once
  *   stress             OUTQ_STRESS_PKTS (default 1000000) packets, the
  *                      guest advancing the log every 1..64 of them, acks
  *                      from a thread at random times and positions: every
@@ -805,6 +809,82 @@ TEST(tcp_stream)
 	kvmft_detach(&nl, v.id);
 	oq_vm_free(&v);
 	sh("ip netns del %s", gns);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+struct racer {
+	struct oq_vm *v;
+	uint64_t pos;
+};
+
+static void *race_ack(void *arg)
+{
+	struct racer *r = arg;
+
+	/* May fail: the other side may have won. */
+	ioctl(r->v->log_fd, KVMFT_IOC_LOG_ACK, &r->pos);
+	return NULL;
+}
+
+enum { RACE_DETACH, RACE_VMM_EXIT, RACE_UNBIND, RACE_LOG_CLOSE, RACE_LAST };
+
+TEST(race_release)
+{
+	static const char *const what[] = { "detach", "VMM exit", "unbind",
+					    "log close" };
+	uint32_t got[OQ_MAX];
+	struct kvmft_nl nl;
+	struct racer r;
+	struct oq_vm v;
+	struct topo t;
+	pthread_t th;
+	int kind, round, i, n;
+	uint32_t base = 0;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	for (kind = 0; kind < RACE_LAST; kind++) {
+		for (round = 0; round < 20; round++) {
+			oq_vm_create(&nl, &v);
+			oq_vm_primary(&nl, &v);
+			kvmft_tap(&nl, v.id, t.tap_ifindex);
+			oq_step(&v);
+			r.v = &v;
+			r.pos = oq_pos(&nl, &v);
+			for (i = 0; i < 300; i++)
+				frame_send(&t, STREAM_VM, base + i);
+			pthread_create(&th, NULL, race_ack, &r);
+			if (round & 1)
+				usleep(round * 100);
+			switch (kind) {
+			case RACE_DETACH:
+				kvmft_detach(&nl, v.id);
+				break;
+			case RACE_VMM_EXIT:
+				oq_vm_free(&v);
+				break;
+			case RACE_UNBIND:
+				kvmft_tap(&nl, v.id, 0);
+				break;
+			case RACE_LOG_CLOSE:
+				close(v.log_fd);
+				v.log_fd = -1;
+				break;
+			}
+			pthread_join(th, NULL);
+			n = collect(&t, got, OQ_MAX);
+			for (i = 0; i < n; i++)
+				ASSERT_EQ(got[i], base + i) {
+					TH_LOG("%s, round %d", what[kind], round);
+				}
+			if (kind != RACE_VMM_EXIT && kind != RACE_DETACH)
+				__kvmft_detach(&nl, v.id);
+			oq_vm_free(&v);
+			base += 300;
+		}
+	}
 	topo_down(&t);
 	kvmft_nl_close(&nl);
 }

@@ -64,7 +64,7 @@ int capture_open(const char *ns, const char *ifname)
 {
 	struct sockaddr_ll sll = { 0 };
 	char path[64];
-	int self, other, fd;
+	int self, other, fd, big = 16 << 20;
 
 	snprintf(path, sizeof(path), "/run/netns/%s", ns);
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -79,6 +79,8 @@ int capture_open(const char *ns, const char *ifname)
 	TEST_ASSERT(sll.sll_ifindex, "%s in %s: %m", ifname, ns);
 	TEST_ASSERT(!bind(fd, (struct sockaddr *)&sll, sizeof(sll)),
 		    "bind: %m");
+	/* Room for bursts: a full socket would drop the sentinels. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
 	TEST_ASSERT(!setns(self, CLONE_NEWNET), "setns back: %m");
 	close(self);
 	close(other);

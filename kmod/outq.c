@@ -26,6 +26,8 @@
 #include <linux/skbuff.h>
 #include <net/netlink.h>
 #include "kvmft.h"
+#define CREATE_TRACE_POINTS
+#include "outq_trace.h"
 
 /*
  * Re-injection relies on tc_skip_classify (NET_CLS_ACT) to skip the
@@ -108,7 +110,11 @@ static void kvmft_outq_purge(struct kvmft_vm *vm)
 		__skb_queue_tail(&dead, skb);
 	}
 	spin_unlock_bh(&oq->lock);
-	__skb_queue_purge(&dead);
+	while ((skb = __skb_dequeue(&dead))) {
+		trace_kvmft_outq_drop(vm->id, KVMFT_OUTQ_DROP_FREED,
+				      kvmft_outq_frame_len(skb));
+		kfree_skb(skb);
+	}
 	if (was_full)
 		kvmft_log_wake(vm);
 }
@@ -142,6 +148,7 @@ static void kvmft_outq_release(struct kvmft_vm *vm)
 			held = now - kvmft_outq_cb(skb)->t_ns;
 			if (held > oq->longest_ns)
 				oq->longest_ns = held;
+			kvmft_outq_cb(skb)->t_ns = held;	/* for the trace */
 			oq->released++;
 			__skb_queue_tail(&batch, skb);
 			n++;
@@ -155,6 +162,8 @@ static void kvmft_outq_release(struct kvmft_vm *vm)
 		local_bh_disable();
 		while ((skb = __skb_dequeue(&batch))) {
 			cb = kvmft_outq_cb(skb);
+			trace_kvmft_outq_release(vm->id, cb->tag, cb->t_ns,
+						 kvmft_outq_frame_len(skb));
 			memcpy(skb->cb, cb->saved, sizeof(cb->saved));
 #ifdef CONFIG_NET_CLS_ACT
 			/* Past taps, tc and netdev hooks: they have seen it. */
@@ -186,6 +195,8 @@ static unsigned int kvmft_outq_hook(void *priv, struct sk_buff *skb,
 		spin_lock(&oq->lock);
 		oq->dropped++;
 		spin_unlock(&oq->lock);
+		trace_kvmft_outq_drop(vm->id, KVMFT_OUTQ_DROP_BACKUP,
+				      kvmft_outq_frame_len(skb));
 		return NF_DROP;
 	}
 	/* Everything recorded so far may have produced it. */

@@ -40,6 +40,9 @@
  *                      the far namespace, acks at random delays: every
  *                      byte arrives once, in order; while acks stop, no
  *                      packet of the guest's reaches the far side
+ *   tracepoints        kvmft:kvmft_outq_release gives each released
+ *                      packet's tag and hold time; kvmft:kvmft_outq_drop
+ *                      each packet freed unsent
  *   race_release       a release of hundreds of packets racing DETACH,
  *                      the VMM's exit, unbinding, or the log's close,
  *                      20 times each: what reaches the far side is a
@@ -809,6 +812,43 @@ TEST(tcp_stream)
 	kvmft_detach(&nl, v.id);
 	oq_vm_free(&v);
 	sh("ip netns del %s", gns);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+#define TRACEFS "/sys/kernel/tracing"
+
+TEST(tracepoints)
+{
+	uint64_t pos[OQ_MAX];
+	uint32_t got[OQ_MAX];
+	struct kvmft_nl nl;
+	struct oq_vm v;
+	struct topo t;
+
+	REQUIRE_NET();
+	if (access(TRACEFS "/events/kvmft/kvmft_outq_release/enable", W_OK))
+		SKIP(return, "no %s/events/kvmft", TRACEFS);
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &v);
+	oq_vm_primary(&nl, &v);
+	kvmft_tap(&nl, v.id, t.tap_ifindex);
+	ASSERT_EQ(sh("echo > " TRACEFS "/trace && echo 1 > " TRACEFS "/events/kvmft/enable"), 0);
+	send_tagged(&nl, &t, &v, 1, 5, pos);
+	kvmft_ack(&nl, v.id, pos[3]);
+	expect_seq(_metadata, got, collect(&t, got, OQ_MAX), 1, 3);
+	close(v.log_fd);	/* 4 and 5 are freed */
+	v.log_fd = -1;
+	ASSERT_EQ(sh("echo 0 > " TRACEFS "/events/kvmft/enable"), 0);
+	ASSERT_EQ(sh("grep -c 'kvmft_outq_release: vm=%u tag=[0-9]* hold_ns=[1-9][0-9]* len=60' " TRACEFS "/trace | grep -qx 3",
+		     v.id), 0);
+	ASSERT_EQ(sh("grep -c 'kvmft_outq_release: vm=%u tag=%llu ' " TRACEFS "/trace | grep -qx 1",
+		     v.id, (unsigned long long)pos[3]), 0);
+	ASSERT_EQ(sh("grep -c 'kvmft_outq_drop: vm=%u why=freed len=60' " TRACEFS "/trace | grep -qx 2",
+		     v.id), 0);
+	kvmft_detach(&nl, v.id);
+	oq_vm_free(&v);
 	topo_down(&t);
 	kvmft_nl_close(&nl);
 }

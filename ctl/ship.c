@@ -221,6 +221,9 @@ void ship_on_ack(struct pair *p, const struct ftp_frame *f)
 	}
 	p->acked = a.held;
 	p->replayed = a.replayed;
+	/* The backup has them: the VM's packets up to there may leave. */
+	if (p->primary && p->vm && p->vm->ops && p->vm->ops->ack)
+		p->vm->ops->ack(p->vm, a.held);
 	drop_kept(p, a.held);
 	pump(p);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <netlink/genl/genl.h>
 
 #include "events.h"
@@ -295,6 +296,13 @@ static void k_refresh(struct ftd_vm *v)
 		nlmsg_free(msg);
 }
 
+/* The output rule: one ioctl on the log fd the records come from. */
+static void k_ack(struct ftd_vm *v, uint64_t seq)
+{
+	if (v->log_fd >= 0 && !v->gone)
+		ioctl(v->log_fd, KVMFT_IOC_LOG_ACK, &seq);
+}
+
 static const struct vm_ops kvmft_ops = {
 	.name = "kvmft",
 	.log_open = k_log_open,
@@ -302,4 +310,5 @@ static const struct vm_ops kvmft_ops = {
 	.promote = k_promote,
 	.halt = k_halt,
 	.refresh = k_refresh,
+	.ack = k_ack,
 };

@@ -34,6 +34,11 @@ struct vm_ops {
 	void (*halt)(struct ftd_vm *vm);
 	/* Re-reads role and counters. */
 	void (*refresh)(struct ftd_vm *vm);
+	/*
+	 * Primary: the backup holds the log up to @seq; its held packets up
+	 * to there may leave (the output rule). NULL: nothing to tell.
+	 */
+	void (*ack)(struct ftd_vm *vm, uint64_t seq);
 };
 
 struct ftd_vm {

@@ -19,8 +19,8 @@
 # lab is slow, and B's ftd must be back before A gives up on it.
 . "$(dirname "$0")/tap.sh"
 FTD=${FTD:-$top/ctl/ftd}
-tap_plan 8
-names="pair log-flows restart-resumes restart-flows failover promoted-role runs-live says-why"
+tap_plan 9
+names="pair log-flows acks restart-resumes restart-flows failover promoted-role runs-live says-why"
 
 if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1; then
 	for t in $names; do skip "$t" "needs root, /dev/kvm and kvmft loaded"; done
@@ -74,6 +74,9 @@ go_vm b
 field() { ctlb status --json | grep -o "\"$1\":\"*[^,\"}]*" | head -1 | sed 's/^"[^"]*":"*//'; }
 replayed() { [ "$(field replayed)" -gt 100 ] 2>/dev/null; }
 check "the log flows: B's VM replays A's records" wait_for 120 replayed
+# The output rule: A's ftd hands the backup's acks to the module.
+acks_in() { "$FTCTL" status --vm "$ida" --json | grep -q '"acks": *[1-9]'; }
+check "acks: A's module has the backup's acks (ftctl status outq.acks)" wait_for 60 acks_in
 diag "before B's restart: held $(field held), replayed $(field replayed)"
 
 # B's ftd restarts: the pair must go on.

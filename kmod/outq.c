@@ -76,7 +76,6 @@ void kvmft_outq_init(struct kvmft_outq *oq)
 bool kvmft_outq_full(struct kvmft_vm *vm)
 {
 	struct kvmft_outq *oq = &vm->outq;
-
 	u32 max_pkts = READ_ONCE(oq->max_pkts);
 	u32 max_bytes = READ_ONCE(oq->max_bytes);
 

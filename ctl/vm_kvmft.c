@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <net/if.h>
 #include <netlink/genl/genl.h>
 
 #include "events.h"
@@ -54,21 +55,30 @@ static ssize_t read_proc(uint32_t pid, const char *what, char *buf, size_t len)
 
 /*
  * The identity: QEMU's -uuid, else KVMFT_IDENTITY in the VMM's
- * environment (other VMMs, the test VMM); the MAC: the first mac=.
+ * environment (other VMMs, the test VMM); the MAC: the first mac=; the
+ * tap: the first ifname= (of -netdev tap), else KVMFT_TAP likewise.
  */
 static void read_cmdline(struct ftd_vm *v)
 {
-	static const char env[] = "KVMFT_IDENTITY=";
-	char buf[8192], *p, *end, *mac;
+	static const char env[] = "KVMFT_IDENTITY=", env_tap[] = "KVMFT_TAP=";
+	char buf[8192], *p, *end, *mac, *ifn;
 	ssize_t n = read_proc(v->pid, "environ", buf, sizeof(buf));
 
-	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1)
+	v->tap[0] = '\0';
+	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1) {
 		if (!strncmp(p, env, sizeof(env) - 1))
 			snprintf(v->ident, sizeof(v->ident), "%s", p + sizeof(env) - 1);
+		if (!strncmp(p, env_tap, sizeof(env_tap) - 1))
+			snprintf(v->tap, sizeof(v->tap), "%s", p + sizeof(env_tap) - 1);
+	}
 	n = read_proc(v->pid, "cmdline", buf, sizeof(buf));
 	for (p = buf, end = buf + n; p < end; p += strlen(p) + 1) {
 		if ((!strcmp(p, "-uuid") || !strcmp(p, "--uuid")) && p + strlen(p) + 1 < end)
 			snprintf(v->ident, sizeof(v->ident), "%s", p + strlen(p) + 1);
+		ifn = strstr(p, "ifname=");
+		if (ifn && !strncmp(p, "tap,", 4))
+			snprintf(v->tap, sizeof(v->tap), "%.*s",
+				 (int)strcspn(ifn + 7, ","), ifn + 7);
 		mac = strstr(p, "mac=");
 		if (mac && !v->has_mac)
 			v->has_mac = sscanf(mac + 4, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
@@ -211,6 +221,34 @@ void vm_kvmft_stop(void)
 		ftnl_close(&rq);
 }
 
+/*
+ * The output rule: a primary's packets wait on its tap for the backup's
+ * acks, a backup's are dropped. Bound as the VM takes a role; a tap that
+ * cannot be bound is said, and the pair goes on without the rule.
+ */
+static void bind_tap(struct ftd_vm *v)
+{
+	unsigned int ifindex = v->tap[0] ? if_nametoindex(v->tap) : 0;
+	struct nl_msg *msg;
+	int ret = -ENOMEM;
+
+	if (!v->tap[0] || !rq.sk)
+		return;
+	if (!ifindex) {
+		fevent(v->id, "tap", "no tap %s here: its packets are not held", v->tap);
+		return;
+	}
+	msg = ftnl_msg(&rq, KVMFT_CMD_TAP, 0);
+	if (msg && nla_put_u32(msg, KVMFT_A_VM_ID, v->id) >= 0 &&
+	    nla_put_u32(msg, KVMFT_A_IFINDEX, ifindex) >= 0)
+		ret = ftnl_request(&rq, msg, NULL, NULL);
+	else
+		nlmsg_free(msg);
+	if (ret < 0)
+		fevent(v->id, "tap", "cannot hold the packets of tap %s: %s", v->tap,
+		       rq.ext_msg[0] ? rq.ext_msg : strerror(-ret));
+}
+
 static int k_log_open(struct ftd_vm *v, uint32_t flags, uint64_t *session,
 		      char *err, size_t len)
 {
@@ -223,6 +261,7 @@ static int k_log_open(struct ftd_vm *v, uint32_t flags, uint64_t *session,
 				ft_errno_name(e.err)), -1;
 	v->log_fd = fd;
 	v->session = *session;
+	bind_tap(v);
 	return fd;
 }
 

@@ -49,6 +49,7 @@ struct ftd_vm {
 	char ident[FTP_NAME_LEN];	/* -uuid both QEMUs were started with */
 	unsigned char mac[6];		/* the guest NIC's, for announcing */
 	bool has_mac;
+	char tap[16];			/* its tap (ifname=), "" if unknown */
 	uint64_t stats[__KVMFT_STAT_LAST];
 	uint64_t log_replayed;		/* backup: last record its vCPU took */
 	uint64_t log_seq;		/* backup: last record the module has */

@@ -19,8 +19,8 @@
 # lab is slow, and B's ftd must be back before A gives up on it.
 . "$(dirname "$0")/tap.sh"
 FTD=${FTD:-$top/ctl/ftd}
-tap_plan 9
-names="pair log-flows acks restart-resumes restart-flows failover promoted-role runs-live says-why"
+tap_plan 10
+names="pair taps log-flows acks restart-resumes restart-flows failover promoted-role runs-live says-why"
 
 if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1; then
 	for t in $names; do skip "$t" "needs root, /dev/kvm and kvmft loaded"; done
@@ -59,16 +59,29 @@ wait_for 30 ctla status || give_up "ftd A did not start: $(cat "$work/a.log")"
 wait_for 30 ctlb status || give_up "ftd B did not start: $(cat "$work/b.log")"
 
 export KVMFT_IDENTITY=pair-1
+# Each VM's tap, as QEMU's ifname= would name it: ftd binds it.
+modprobe -q tun 2>/dev/null
+ip tuntap add "oqa$$" mode tap 2>/dev/null
+ip tuntap add "oqb$$" mode tap 2>/dev/null
+export KVMFT_TAP=oqa$$
 start_vm a --iters 20000 --seed 1 || give_up "VM a did not start"
 pa=$VM_PID
 ida=$(attach_pid "$pa")
+export KVMFT_TAP=oqb$$
 start_vm b --iters 20000 --seed 2 || give_up "VM b did not start"
 idb=$(attach_pid "$VM_PID")
+unset KVMFT_TAP
 [ -n "$ida" ] && [ -n "$idb" ] || give_up "ftctl attach failed"
 
 ctla pair --vm "$ida" --peer 127.0.0.1:7792 --timeout 60 >"$work/pair.out" 2>&1
 check "pair: VM $ida primary on A, VM $idb backup on B" \
 	grep -q "primary, paired with hostb" "$work/pair.out"
+ifindex_of() { "$FTCTL" status --vm "$1" --json | grep -o '"ifindex": *[0-9]*' | grep -o '[0-9]*$'; }
+taps_bound() {
+	[ "$(ifindex_of "$ida")" = "$(cat /sys/class/net/oqa$$/ifindex)" ] &&
+	[ "$(ifindex_of "$idb")" = "$(cat /sys/class/net/oqb$$/ifindex)" ]
+}
+check "taps: ftd bound each VM's tap (KVMFT_TAP, as QEMU's ifname=)" wait_for 30 taps_bound
 go_vm a
 go_vm b
 field() { ctlb status --json | grep -o "\"$1\":\"*[^,\"}]*" | head -1 | sed 's/^"[^"]*":"*//'; }
@@ -102,3 +115,5 @@ check "the promoted VM runs on live to the end of its loop (checksum $sum)" test
 check "B says why: it won a generation" sh -c "grep -q 'won generation' '$work/b.log'"
 sed 's/^/# b.log: /' "$work/b.log" | tail -n 8
 kill "$fb" 2>/dev/null
+ip link del "oqa$$" 2>/dev/null
+ip link del "oqb$$" 2>/dev/null

@@ -11,11 +11,15 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 bench=$top/selftests/kvmft/outq_bench
-ko=$top/kvmft.ko
 die() { echo "bench-outq: $*" >&2; exit 1; }
 
 [ -x "$bench" ] || die "$bench is not built (make selftests)"
-[ -f "$ko" ] || die "$ko is not built (make module)"
+# This tree's module for the booted kernel, as bench-guest.sh finds it.
+ko=$top/kvmft.ko
+[ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)" ] ||
+	ko=$(modinfo -F filename kvmft 2>/dev/null)
+[ -n "$ko" ] && [ -f "$ko" ] ||
+	die "no kvmft.ko for $(uname -r) (make module KVER=$(uname -r), or make dkms-install)"
 if [ -d /sys/module/kvmft ]; then
 	rmmod kvmft || die "kvmft is loaded and cannot be unloaded"
 fi

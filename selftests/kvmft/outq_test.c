@@ -26,6 +26,10 @@
  *   vmm_exit_frees     the VMM exits with packets held: none leaves
  *   backup_drops       a backup's packets are dropped; after PROMOTE its
  *                      packets leave
+ *   promoting_drops    a backup promoted with records still to replay:
+ *                      its packets are dropped until its vCPU has taken
+ *                      the last record (the promotion position), then
+ *                      every packet it sends leaves, in order
  *   no_role_passes     an attached VM without a role: packets pass
  *   limit_waits        at the packet limit the vCPU waits (KVM_RUN makes
  *                      no progress, the wait is counted, ftctl status
@@ -345,6 +349,67 @@ TEST(backup_drops)
 	expect_seq(_metadata, got, collect(&t, got, OQ_MAX), 7, 9);
 	kvmft_detach(&nl, v.id);
 	oq_vm_free(&v);
+	topo_down(&t);
+	kvmft_nl_close(&nl);
+}
+
+static uint64_t now_ms(void);
+
+TEST(promoting_drops)
+{
+	static char rec[1 << 16];
+	struct kvmft_vm_info info;
+	uint32_t got[OQ_MAX];
+	uint64_t session = 0, end;
+	struct kvmft_nl nl;
+	struct oq_vm a, b;
+	struct topo t;
+	ssize_t n, off = 0;
+	int i;
+
+	REQUIRE_NET();
+	kvmft_nl_open(&nl);
+	topo_up(&t);
+	oq_vm_create(&nl, &a);
+	oq_vm_create(&nl, &b);
+	/* A records ten RDTSCs; B takes its log and the tap. */
+	a.log_fd = kvmft_log_open(a.id, KVMFT_LOG_READ, &session);
+	for (i = 0; i < 10; i++)
+		oq_step(&a);
+	end = now_ms() + 60000;
+	while (off < 10 * 40 && now_ms() < end) {
+		n = read(a.log_fd, rec + off, sizeof(rec) - off);
+		ASSERT_GT(n, 0);
+		off += n;
+	}
+	b.log_fd = kvmft_log_open(b.id, KVMFT_LOG_WRITE, &session);
+	ASSERT_EQ(write(b.log_fd, rec, off), off);
+	kvmft_tap(&nl, b.id, t.tap_ifindex);
+	kvmft_promote(&nl, b.id);
+	oq_info(&nl, &b, &info);
+	ASSERT_EQ(info.role, KVMFT_ROLE_BACKUP);
+	ASSERT_TRUE(info.flags & KVMFT_VM_F_PROMOTING);
+	/* Promoting, records left: still a backup's packets. */
+	for (i = 1; i <= 3; i++)
+		frame_send(&t, STREAM_VM, i);
+	ASSERT_EQ(collect(&t, got, OQ_MAX), 0);
+	/* B replays the ten records; at the last it goes live. */
+	for (i = 0; i < 10; i++)
+		oq_step(&b);
+	end = now_ms() + 60000;
+	do
+		oq_info(&nl, &b, &info);
+	while (info.role != KVMFT_ROLE_NONE && now_ms() < end && !usleep(20000));
+	ASSERT_EQ(info.role, KVMFT_ROLE_NONE);
+	for (i = 4; i <= 6; i++)
+		frame_send(&t, STREAM_VM, i);
+	expect_seq(_metadata, got, collect(&t, got, OQ_MAX), 4, 6);
+	oq_info(&nl, &b, &info);
+	ASSERT_EQ(info.outq[KVMFT_OUTQ_DROPPED], 3);
+	kvmft_detach(&nl, a.id);
+	kvmft_detach(&nl, b.id);
+	oq_vm_free(&a);
+	oq_vm_free(&b);
 	topo_down(&t);
 	kvmft_nl_close(&nl);
 }

@@ -6,7 +6,7 @@
 # tap bound with `ftctl tap`; the tap deleted while bound unbinds it; the
 # module unloaded while a tap is bound lets go of it (the tap can be
 # deleted at once: no reference left behind). The module is loaded again
-# at the end (modprobe, else this tree's kvmft.ko).
+# at the end (modprobe, else $KVMFT_KO, else this tree's kvmft.ko).
 . "$(dirname "$0")/tap.sh"
 tap_plan 6
 dev=oqn$$
@@ -19,7 +19,7 @@ if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1 ||
 	exit 0
 fi
 trap 'ip link del $dev 2>/dev/null; [ -d /sys/module/kvmft ] ||
-	modprobe kvmft 2>/dev/null || insmod "$top/kvmft.ko"; tap_cleanup' EXIT
+	modprobe kvmft 2>/dev/null || insmod "${KVMFT_KO:-$top/kvmft.ko}"; tap_cleanup' EXIT
 
 ifindex_of() { "$FTCTL" status --vm "$1" --json | grep -o '"ifindex": *[0-9]*' | grep -o '[0-9]*$'; }
 

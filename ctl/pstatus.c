@@ -71,8 +71,16 @@ static void pair_json(struct json *j, const struct pair *p)
 	json_str(j, "disk", p->disk);
 	json_u64(j, "arb_ms", p->arb_ms);
 	json_u64(j, "arb_tries", p->arb_tries);
-	/* The module does not hold outputs yet (the output rule's issue). */
-	json_str(j, "held_outputs", "unknown");
+	/* The output rule's queue, as the module last said (0: no tap). */
+	json_obj_begin(j, "held_outputs");
+	json_u64(j, "tap_ifindex", p->vm ? p->vm->outq[KVMFT_OUTQ_IFINDEX] : 0);
+	json_u64(j, "packets", p->vm ? p->vm->outq[KVMFT_OUTQ_HELD_PKTS] : 0);
+	json_u64(j, "bytes", p->vm ? p->vm->outq[KVMFT_OUTQ_HELD_BYTES] : 0);
+	json_u64(j, "acked", p->vm ? p->vm->outq[KVMFT_OUTQ_ACKED] : 0);
+	json_u64(j, "released", p->vm ? p->vm->outq[KVMFT_OUTQ_RELEASED] : 0);
+	json_u64(j, "dropped", p->vm ? p->vm->outq[KVMFT_OUTQ_DROPPED] : 0);
+	json_u64(j, "waits", p->vm ? p->vm->outq[KVMFT_OUTQ_WAITS] : 0);
+	json_obj_end(j);
 	json_obj_end(j);
 }
 
@@ -135,7 +143,15 @@ static void pair_text(FILE *f, const struct pair *p)
 	fprintf(f, "  arbitration: generation %" PRIu64 " on %s", p->gen, p->disk[0] ? p->disk : "?");
 	if (p->arb_tries)
 		fprintf(f, ", last asked in %" PRIu64 " ms", p->arb_ms);
-	fprintf(f, "\n  held outputs: unknown (the module does not hold outputs yet)\n");
+	if (p->vm && p->vm->outq[KVMFT_OUTQ_IFINDEX])
+		fprintf(f, "\n  held outputs: %" PRIu64 " packets (%" PRIu64 " bytes), acked to %"
+			PRIu64 "; released %" PRIu64 ", dropped %" PRIu64 ", vCPU waits %"
+			PRIu64 "\n", p->vm->outq[KVMFT_OUTQ_HELD_PKTS],
+			p->vm->outq[KVMFT_OUTQ_HELD_BYTES], p->vm->outq[KVMFT_OUTQ_ACKED],
+			p->vm->outq[KVMFT_OUTQ_RELEASED], p->vm->outq[KVMFT_OUTQ_DROPPED],
+			p->vm->outq[KVMFT_OUTQ_WAITS]);
+	else
+		fprintf(f, "\n  held outputs: none, no tap bound (QEMU's ifname=, or ftctl tap)\n");
 	fprintf(f, "  why: %s\n", p->why);
 }
 
@@ -149,6 +165,10 @@ static void stats_text(FILE *f, const char *what, const struct ftp_stats *s)
 
 void pstatus_render(FILE *f, const struct ftd_vm *only, bool json)
 {
+	/* A primary's queue changes without events: ask the module now. */
+	for (struct ftd_vm *v = ftd_vms; v; v = v->next)
+		if (v->pair && !v->gone && v->ops->refresh)
+			v->ops->refresh(v);
 	if (json) {
 		render_json(f, only);
 		return;

@@ -127,6 +127,7 @@ static int on_event(const struct ftvm *m, void *arg)
 	v->log_replayed = m->log_replayed;
 	v->log_seq = m->log_seq;
 	v->session = m->session;
+	memcpy(v->outq, m->outq, sizeof(v->outq));
 	if (m->diverged_seq && !v->diverged_seq)
 		fevent(v->id, "diverged", "the backup's vCPU did not do what record %llu says: it is stopped there",
 		       (unsigned long long)m->diverged_seq);
@@ -317,6 +318,7 @@ static int refresh_cb(struct nlmsghdr *nlh, void *arg)
 		v->role = m.role;
 		v->log_replayed = m.log_replayed;
 		v->log_seq = m.log_seq;
+		memcpy(v->outq, m.outq, sizeof(v->outq));
 	}
 	return 0;
 }

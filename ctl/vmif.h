@@ -54,6 +54,7 @@ struct ftd_vm {
 	uint64_t log_replayed;		/* backup: last record its vCPU took */
 	uint64_t log_seq;		/* backup: last record the module has */
 	uint64_t diverged_seq;		/* backup: where it diverged, 0: never */
+	uint64_t outq[__KVMFT_OUTQ_LAST]; /* the output rule's queue */
 	int log_fd;			/* -1: none */
 	uint64_t session;
 	const struct vm_ops *ops;

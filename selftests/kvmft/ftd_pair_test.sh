@@ -19,8 +19,8 @@
 # lab is slow, and B's ftd must be back before A gives up on it.
 . "$(dirname "$0")/tap.sh"
 FTD=${FTD:-$top/ctl/ftd}
-tap_plan 10
-names="pair taps log-flows acks restart-resumes restart-flows failover promoted-role runs-live says-why"
+tap_plan 11
+names="pair taps held-outputs log-flows acks restart-resumes restart-flows failover promoted-role runs-live says-why"
 
 if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1; then
 	for t in $names; do skip "$t" "needs root, /dev/kvm and kvmft loaded"; done
@@ -82,6 +82,9 @@ taps_bound() {
 	[ "$(ifindex_of "$idb")" = "$(cat /sys/class/net/oqb$$/ifindex)" ]
 }
 check "taps: ftd bound each VM's tap (KVMFT_TAP, as QEMU's ifname=)" wait_for 30 taps_bound
+check "held-outputs: A's ftd status shows the primary's held outputs" \
+	sh -c "FTD_SOCKET='$work/a.sock' '$FTCTL' status | grep -q 'held outputs: [0-9]* packets' &&
+		FTD_SOCKET='$work/a.sock' '$FTCTL' status --json | grep -q '\"held_outputs\": *{\"tap_ifindex\": *[1-9]'"
 go_vm a
 go_vm b
 field() { ctlb status --json | grep -o "\"$1\":\"*[^,\"}]*" | head -1 | sed 's/^"[^"]*":"*//'; }

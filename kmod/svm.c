@@ -339,6 +339,7 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 {
 	struct pt_regs *regs = ftrace_get_regs(fregs);
 	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	struct kvmft_vcpu_state *vs;
 	u64 exit_code = regs->si;
 	struct kvmft_vm *vm;
 	bool ours = false;
@@ -346,10 +347,17 @@ static void notrace kvmft_svm_exit_hook(unsigned long ip,
 	rcu_read_lock();
 	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
 	if (vm) {
+		/*
+		 * The #DB of a search's step is kvmft's even if the role ends
+		 * right here (the sync below stops the search): KVM would
+		 * queue it for the guest.
+		 */
+		vs = kvmft_vcpu_state(vm, vcpu);
+		ours = vs && kvmft_step_exit(vs, exit_code);
 		/* Every exit of an attached VM is a chance to apply its role. */
 		kvmft_vcpu_sync(vm, vcpu);
 		kvmft_landmark_exit(vm, vcpu, exit_code);
-		ours = kvmft_svm_exit_ours(vm, vcpu, exit_code);
+		ours = ours || kvmft_svm_exit_ours(vm, vcpu, exit_code);
 	}
 	/*
 	 * Other VMs are never touched: detach waits until every vCPU's

@@ -1079,14 +1079,15 @@ TEST_F_TIMEOUT(lapic, msi, 900)
  * where the primary's vCPU happens to be, and the backup single-steps to
  * each: same instructions, same counts, same checksum.
  */
-TEST_F_TIMEOUT(lapic, step, 1800)
+static void lapic_step_case(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(lapic) *self, uint64_t hg)
 {
 	int r = write_param(BOUND_PARAM, "0");
 
 	if (r)
 		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
 	self->t = (struct lapic_case){
-		.hg = HG_LAPIC_SPARSE, .n = 30000, .tmict = 2000000,
+		.hg = hg, .n = 30000, .tmict = 2000000,
 		.msis = true, .want_step = true,
 	};
 	lapic_replay(_metadata, &self->nl, &self->t);
@@ -1098,6 +1099,11 @@ TEST_F_TIMEOUT(lapic, step, 1800)
 		TH_LOG("no event took a kind-3 landmark");
 }
 
+TEST_F_TIMEOUT(lapic, step, 1800)
+{
+	lapic_step_case(_metadata, self, HG_LAPIC_SPARSE);
+}
+
 /*
  * The same with an MMIO read and an IN the VMMs answer inside the
  * stepped stretches: exits to the VMM, whose completions are landmarks
@@ -1105,17 +1111,7 @@ TEST_F_TIMEOUT(lapic, step, 1800)
  */
 TEST_F_TIMEOUT(lapic, step_io, 1800)
 {
-	int r = write_param(BOUND_PARAM, "0");
-
-	if (r)
-		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
-	self->t = (struct lapic_case){
-		.hg = HG_LAPIC_SPARSE_IO, .n = 30000, .tmict = 2000000,
-		.msis = true, .want_step = true,
-	};
-	lapic_replay(_metadata, &self->nl, &self->t);
-	EXPECT_LT(0U, self->t.a.stats[KVMFT_STAT_STEP_EVENTS])
-		TH_LOG("no event took a kind-3 landmark");
+	lapic_step_case(_metadata, self, HG_LAPIC_SPARSE_IO);
 }
 
 /*

@@ -20,6 +20,7 @@ static struct nla_policy vm_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_LOG_SHIPPED] = { .type = NLA_U64 },
 	[KVMFT_A_LOG_REPLAYED] = { .type = NLA_U64 },
 	[KVMFT_A_DIVERGED_SEQ] = { .type = NLA_U64 },
+	[KVMFT_A_DIVERGED_WHY] = { .type = NLA_U32 },
 	[KVMFT_A_VM_FLAGS] = { .type = NLA_U32 },
 	[KVMFT_A_OUTQ] = { .type = NLA_NESTED },
 };
@@ -58,6 +59,8 @@ int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm)
 	vm->log_shipped = u64_or_0(tb[KVMFT_A_LOG_SHIPPED]);
 	vm->log_replayed = u64_or_0(tb[KVMFT_A_LOG_REPLAYED]);
 	vm->diverged_seq = u64_or_0(tb[KVMFT_A_DIVERGED_SEQ]);
+	if (tb[KVMFT_A_DIVERGED_WHY])
+		vm->diverged_why = nla_get_u32(tb[KVMFT_A_DIVERGED_WHY]);
 	if (tb[KVMFT_A_VM_FLAGS])
 		vm->flags = nla_get_u32(tb[KVMFT_A_VM_FLAGS]);
 	if (tb[KVMFT_A_STATS]) {
@@ -142,6 +145,20 @@ const char *ftvm_stat_name(unsigned int stat)
 	return stat < ARRAY_SIZE(names) ? names[stat] : NULL;
 }
 
+const char *ftvm_divergence_name(unsigned int why)
+{
+	static const char *const names[] = {
+		[KVMFT_DIV_RECORD] = "record",
+		[KVMFT_DIV_STATE] = "state",
+		[KVMFT_DIV_PASSED] = "landmark_passed",
+		[KVMFT_DIV_OFF_LANDMARK] = "off_landmark",
+		[KVMFT_DIV_SEARCH] = "search",
+		[KVMFT_DIV_EVENT] = "event_kind",
+	};
+
+	return why < ARRAY_SIZE(names) && names[why] ? names[why] : "unknown";
+}
+
 const char *ftvm_outq_name(unsigned int attr)
 {
 	static const char *const names[] = {
@@ -189,8 +206,11 @@ void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
 		if (vm->role == KVMFT_ROLE_BACKUP)
 			json_u64(j, "replayed", vm->log_replayed);
 		json_u64(j, "lag", ftvm_log_lag(vm));
-		if (vm->diverged_seq)
+		if (vm->diverged_seq) {
 			json_u64(j, "diverged", vm->diverged_seq);
+			json_str(j, "diverged_why",
+				 ftvm_divergence_name(vm->diverged_why));
+		}
 		json_obj_end(j);
 	}
 	if (vm->has_outq) {

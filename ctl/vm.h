@@ -31,6 +31,7 @@ struct ftvm {
 	uint64_t log_shipped;	/* primary: last read out */
 	uint64_t log_replayed;	/* backup: last taken by its vCPU */
 	uint64_t diverged_seq;	/* backup: where it diverged, 0: never */
+	uint32_t diverged_why;	/* enum kvmft_divergence */
 	uint32_t flags;		/* KVMFT_VM_F_* */
 	/* The output rule's queue (KVMFT_A_OUTQ), if the module sent it. */
 	bool has_outq;
@@ -49,6 +50,8 @@ uint64_t ftvm_log_lag(const struct ftvm *vm);
 
 /* Name of a KVMFT_OUTQ_* value ("held_pkts"), or NULL. */
 const char *ftvm_outq_name(unsigned int attr);
+/* KVMFT_A_DIVERGED_WHY as a word, "unknown" for a value it does not know. */
+const char *ftvm_divergence_name(unsigned int why);
 
 /* {"id":..,"role":..,"pid":..,"vcpus":..,"seq":..,"stats":{..},"outq":{..}} */
 void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,

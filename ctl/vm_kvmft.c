@@ -129,8 +129,9 @@ static int on_event(const struct ftvm *m, void *arg)
 	v->session = m->session;
 	memcpy(v->outq, m->outq, sizeof(v->outq));
 	if (m->diverged_seq && !v->diverged_seq)
-		fevent(v->id, "diverged", "the backup's vCPU did not do what record %llu says: it is stopped there",
-		       (unsigned long long)m->diverged_seq);
+		fevent(v->id, "diverged", "the backup's vCPU did not do what record %llu says (%s): it is stopped there",
+		       (unsigned long long)m->diverged_seq,
+		       ftvm_divergence_name(m->diverged_why));
 	v->diverged_seq = m->diverged_seq;
 	if (m->event == KVMFT_EVENT_DESTROY) {
 		v->gone = true;

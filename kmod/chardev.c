@@ -416,6 +416,7 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 		vm->log.shipped = 0;
 		vm->log.replayed = 0;
 		vm->log.diverged = 0;
+		vm->log.diverged_why = KVMFT_DIV_NONE;
 		if (writer)
 			vm->log.has_writer = true;
 		else

@@ -44,6 +44,7 @@ static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_OUTQ]		= { .type = NLA_NESTED },
 	[KVMFT_A_OUTQ_MAX_PKTS]	= { .type = NLA_U32 },
 	[KVMFT_A_OUTQ_MAX_BYTES] = { .type = NLA_U32 },
+	[KVMFT_A_DIVERGED_WHY]	= NLA_POLICY_MAX(NLA_U32, __KVMFT_DIV_LAST - 1),
 };
 
 static struct genl_family kvmft_genl_family;
@@ -69,7 +70,7 @@ static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
 {
 	struct kvmft_log *log = &vm->log;
 	u64 session, seq, shipped, replayed, diverged;
-	u32 flags = 0;
+	u32 flags = 0, why;
 
 	spin_lock(&log->lock);
 	session = log->session;
@@ -77,6 +78,7 @@ static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
 	shipped = log->shipped;
 	replayed = log->replayed;
 	diverged = log->diverged;
+	why = log->diverged_why;
 	if (READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP) {
 		if (log->promoted)
 			flags |= KVMFT_VM_F_PROMOTING;
@@ -93,6 +95,7 @@ static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
 			      KVMFT_A_PAD) ||
 	    nla_put_u64_64bit(skb, KVMFT_A_DIVERGED_SEQ, diverged,
 			      KVMFT_A_PAD) ||
+	    (diverged && nla_put_u32(skb, KVMFT_A_DIVERGED_WHY, why)) ||
 	    nla_put_u32(skb, KVMFT_A_VM_FLAGS, flags))
 		return -EMSGSIZE;
 	return 0;

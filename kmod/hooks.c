@@ -189,13 +189,32 @@ static void kvmft_go_live(struct kvmft_vm *vm)
  * and a CHANGE event names the record. Never live: only detach or a new
  * backup repairs the pair.
  */
-void kvmft_diverge_at(struct kvmft_vm *vm, u64 seq)
+void kvmft_diverge(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u64 seq,
+		   enum kvmft_divergence why)
 {
-	if (cmpxchg(&vm->log.diverged, 0, seq ?: 1))
+	static const char * const what[__KVMFT_DIV_LAST] = {
+		[KVMFT_DIV_RECORD] = "the record is not what the exit needs",
+		[KVMFT_DIV_STATE] = "the registers differ from the state record's",
+		[KVMFT_DIV_PASSED] = "the vCPU passed the event's landmark",
+		[KVMFT_DIV_OFF_LANDMARK] = "the event's exit is not where the vCPU is",
+		[KVMFT_DIV_SEARCH] = "no kind-3 landmark within the steps allowed",
+		[KVMFT_DIV_EVENT] = "an event of an unknown kind",
+	};
+	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+
+	spin_lock(&vm->log.lock);
+	if (vm->log.diverged) {
+		spin_unlock(&vm->log.lock);
 		return;
+	}
+	vm->log.diverged = seq ?: 1;
+	vm->log.diverged_why = why;
+	spin_unlock(&vm->log.lock);
 	kvmft_stat_inc(vm, KVMFT_STAT_DIVERGENCES);
-	pr_warn_ratelimited("kvmft: VM %u: backup diverged at log record %llu; its vCPU is stopped\n",
-			    vm->id, seq);
+	pr_warn_ratelimited("kvmft: VM %u: backup diverged at log record %llu: %s (rip 0x%lx, %llu deterministic exits, %u steps searched); its vCPU is stopped\n",
+			    vm->id, seq, why < __KVMFT_DIV_LAST && what[why] ?
+			    what[why] : "?", vcpu->arch.regs[VCPU_REGS_RIP],
+			    vs ? vs->det_exits : 0, vs ? vs->search_steps : 0);
 	kvmft_log_wake(vm);
 	kvmft_vm_change_async(vm);
 }
@@ -220,8 +239,9 @@ static int kvmft_replay_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			     data_len, &seq);
 	if (err == -EAGAIN)
 		return err;
-	if (err == -EILSEQ) {
-		kvmft_diverge_at(vm, seq);
+	if (err == -EILSEQ || err == -EBADE) {
+		kvmft_diverge(vm, vcpu, seq, err == -EBADE ? KVMFT_DIV_STATE :
+						  KVMFT_DIV_RECORD);
 		return -EAGAIN;
 	}
 	if (err) {

@@ -115,6 +115,7 @@ struct kvmft_log {
 	u64 shipped;			/* primary: last seq read out */
 	u64 replayed;			/* backup: last seq taken */
 	u64 diverged;			/* backup: seq that did not match, or 0 */
+	u32 diverged_why;		/* enum kvmft_divergence */
 };
 
 #define KVMFT_MSI_HOLD	64	/* MSIs a primary holds between landmarks */
@@ -253,7 +254,8 @@ unsigned long kvmft_lookup_symbol(const char *name);
 unsigned long kvmft_symbol_start(unsigned long addr);
 bool kvmft_func_bounds(unsigned long addr, unsigned long *start,
 		       unsigned long *size);
-void kvmft_diverge_at(struct kvmft_vm *vm, u64 seq);
+void kvmft_diverge(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u64 seq,
+		   enum kvmft_divergence why);
 void kvmft_vcpu_sync(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 bool kvmft_vcpu_sync_done(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 int kvmft_hook_register(struct kvmft_hook *h);

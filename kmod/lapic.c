@@ -144,40 +144,44 @@ static int kvmft_call_pending_timer(struct kvmft_vcpu_state *vs,
 /*
  * Backup: apply the recorded events of the landmark it is at. At a kind-3
  * landmark not reached yet, single-step one more instruction; once no
- * event of this stretch is next, stop stepping.
+ * event of this stretch is next, stop stepping. Returns how the vCPU left
+ * the log's path (*@seq: at which record), KVMFT_DIV_NONE if it did not.
  */
-static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
-			     struct kvmft_vcpu_state *vs)
+static enum kvmft_divergence kvmft_lapic_apply(struct kvmft_vm *vm,
+					       struct kvm_vcpu *vcpu,
+					       struct kvmft_vcpu_state *vs,
+					       u64 *seq)
 {
 	void (*expired)(void *apic, bool from_timer_fn) =
 		(void *)kvmft_timer_expired_fn;
 	struct kvmft_rec_event ev;
 	struct kvmft_ev_msi msi;
-	u64 seq = 0;
 	u16 extra;
 	int err;
 
 	for (;;) {
+		*seq = READ_ONCE(vm->log.replayed) + 1;
 		err = kvmft_log_peek_event(vm, &ev);
 		if (err || ev.det > vs->det_exits)
 			break;		/* none next, or a later landmark's */
 		if (ev.det < vs->det_exits)
-			return -EILSEQ;	/* passed its landmark */
+			return KVMFT_DIV_PASSED;
 		if (ev.landmark == KVMFT_LANDMARK_STEP) {
 			if (!kvmft_step_match(vcpu, &ev)) {
 				kvmft_step_set(vcpu, vs, true);
-				return 0;
+				return KVMFT_DIV_NONE;
 			}
 		} else if (!vs->at_landmark) {
-			return -EILSEQ;
+			return KVMFT_DIV_OFF_LANDMARK;
 		}
 		extra = ev.kind == KVMFT_ASYNC_MSI ? sizeof(msi) : 0;
 		err = kvmft_log_take(vm, vcpu, KVMFT_REC_EVENT, &ev,
-				     sizeof(ev), false, &msi, extra, &seq);
+				     sizeof(ev), false, &msi, extra, seq);
 		if (err == -EAGAIN)
 			break;
 		if (err)
-			return err;
+			return err == -EBADE ? KVMFT_DIV_STATE :
+					       KVMFT_DIV_RECORD;
 		if (ev.landmark == KVMFT_LANDMARK_STEP) {
 			vs->step_found = true;
 			kvmft_stat_inc(vm, KVMFT_STAT_STEP_EVENTS);
@@ -192,13 +196,12 @@ static int kvmft_lapic_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			kvmft_deliver_msi(vs, vcpu->kvm, &msi);
 			break;
 		default:
-			return -EILSEQ;
+			return KVMFT_DIV_EVENT;
 		}
 		kvmft_stat_inc(vm, KVMFT_STAT_EVENTS);
-		kvmft_stat_inc(vm, KVMFT_STAT_REPLAYED);
 	}
 	kvmft_step_set(vcpu, vs, false);
-	return 0;
+	return KVMFT_DIV_NONE;
 }
 
 /*
@@ -231,11 +234,15 @@ static bool kvmft_lapic_must_wait(struct kvmft_vm *vm,
 bool kvmft_backup_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			struct kvmft_vcpu_state *vs)
 {
+	enum kvmft_divergence why;
+	u64 seq;
+
 	if (!vcpu->arch.apic || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP)
 		return false;
-	if (kvmft_lapic_apply(vm, vcpu, vs)) {
+	why = kvmft_lapic_apply(vm, vcpu, vs, &seq);
+	if (why) {
 		kvmft_step_set(vcpu, vs, false);
-		kvmft_diverge_at(vm, READ_ONCE(vm->log.replayed) + 1);
+		kvmft_diverge(vm, vcpu, seq, why);
 		return true;
 	}
 	return kvmft_lapic_must_wait(vm, vcpu, vs);

@@ -193,7 +193,7 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
  * Under log->lock, with a state record at the head of the log: is the
  * record after it there too, and does the vCPU's state match? Takes the
  * state record if both hold. -EAGAIN: the next record is not there yet.
- * -EILSEQ: the states differ (*@seq: the state record's).
+ * -EBADE: the states differ (*@seq: the state record's).
  */
 static int kvmft_log_take_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				u64 *seq)
@@ -211,7 +211,7 @@ static int kvmft_log_take_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	kvmft_vendor_state(vm, vcpu, &now);
 	if (now.hash != want.hash) {
 		*seq = h->seq;
-		return -EILSEQ;
+		return -EBADE;
 	}
 	if (kfifo_out(&log->fifo, buf, KVMFT_REC_STATE_LEN) !=
 	    KVMFT_REC_STATE_LEN)
@@ -227,9 +227,9 @@ static int kvmft_log_take_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
  * part must equal @fixed, else it is copied there; the data goes to @data.
  * A state record in front of it is checked against @vcpu first.
  * -EAGAIN: none yet, wait. -ENODATA: none, and none will come (promoted).
- * -EILSEQ: the record is not what this exit needs, or the vCPU's state is
- * not the recorded one (divergence); it is left in place and its seq is in
- * *@seq.
+ * -EILSEQ: the record is not what this exit needs; -EBADE: the vCPU's
+ * state is not the recorded one (divergences); the record is left in place
+ * and its seq is in *@seq.
  */
 int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		   void *fixed, u16 fixed_len, bool match, void *data,

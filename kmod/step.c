@@ -157,7 +157,8 @@ int kvmft_step_trap(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	kvmft_stat_inc(vm, KVMFT_STAT_STEPS);
 	if (++vs->search_steps > KVMFT_STEP_MAX) {
 		kvmft_step_set(vcpu, vs, false);
-		kvmft_diverge_at(vm, READ_ONCE(vm->log.replayed) + 1);
+		kvmft_diverge(vm, vcpu, READ_ONCE(vm->log.replayed) + 1,
+			      KVMFT_DIV_SEARCH);
 		kvmft_vcpu_stop(vs);
 	}
 	return 1;

@@ -61,6 +61,7 @@
  *   KVMFT_A_LOG_REPLAYED: u64, backup: last record its vCPU took
  *   KVMFT_A_DIVERGED_SEQ: u64, backup: the record that did not match what
  *                its vCPU did (0: none); the vCPU is stopped there
+ *   KVMFT_A_DIVERGED_WHY: u32, enum kvmft_divergence: how it did not match
  *   KVMFT_A_VM_FLAGS: u32, KVMFT_VM_F_*
  *   KVMFT_A_OUTQ: nested, enum kvmft_outq_attr: the output hold queue
  *
@@ -228,6 +229,7 @@ enum kvmft_attr {
 	KVMFT_A_OUTQ,		/* nested, enum kvmft_outq_attr */
 	KVMFT_A_OUTQ_MAX_PKTS,	/* u32 */
 	KVMFT_A_OUTQ_MAX_BYTES,	/* u32 */
+	KVMFT_A_DIVERGED_WHY,	/* u32, enum kvmft_divergence */
 	__KVMFT_A_LAST
 };
 
@@ -248,6 +250,18 @@ enum kvmft_role {
 #define KVMFT_VM_F_DIVERGED	_BITUL(2)	/* stopped at KVMFT_A_DIVERGED_SEQ */
 #define __KVMFT_VM_F_ALL	(KVMFT_VM_F_LOG_ENDED | KVMFT_VM_F_PROMOTING | \
 				 KVMFT_VM_F_DIVERGED)
+
+/* KVMFT_A_DIVERGED_WHY: how a backup left its primary's path. */
+enum kvmft_divergence {
+	KVMFT_DIV_NONE,
+	KVMFT_DIV_RECORD,	/* the next record is not what this exit needs */
+	KVMFT_DIV_STATE,	/* registers differ from a state record's */
+	KVMFT_DIV_PASSED,	/* an event's landmark is behind the vCPU */
+	KVMFT_DIV_OFF_LANDMARK,	/* an exit's event, but not at that exit */
+	KVMFT_DIV_SEARCH,	/* a kind-3 landmark not found in 2^24 steps */
+	KVMFT_DIV_EVENT,	/* an event of an unknown kind */
+	__KVMFT_DIV_LAST
+};
 
 enum kvmft_event {
 	KVMFT_EVENT_EXISTS,

@@ -304,6 +304,8 @@ int kvmft_parse_vm(struct nlmsghdr *nlh, struct kvmft_vm_info *vm)
 		   uint64_t);
 	PARSE_ATTR(tb, KVMFT_A_DIVERGED_SEQ, vm->diverged, nla_get_u64,
 		   uint64_t);
+	PARSE_ATTR(tb, KVMFT_A_DIVERGED_WHY, vm->diverged_why, nla_get_u32,
+		   uint32_t);
 	PARSE_ATTR(tb, KVMFT_A_VM_FLAGS, vm->flags, nla_get_u32, uint32_t);
 	if (tb[KVMFT_A_STATS]) {
 		vm->present |= 1U << KVMFT_A_STATS;

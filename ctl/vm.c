@@ -154,6 +154,7 @@ const char *ftvm_divergence_name(unsigned int why)
 		[KVMFT_DIV_OFF_LANDMARK] = "off_landmark",
 		[KVMFT_DIV_SEARCH] = "search",
 		[KVMFT_DIV_EVENT] = "event_kind",
+		[KVMFT_DIV_DELIVERY] = "delivery",
 	};
 
 	return why < ARRAY_SIZE(names) && names[why] ? names[why] : "unknown";

@@ -199,6 +199,7 @@ void kvmft_diverge(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u64 seq,
 		[KVMFT_DIV_OFF_LANDMARK] = "the event's exit is not where the vCPU is",
 		[KVMFT_DIV_SEARCH] = "no kind-3 landmark within the steps allowed",
 		[KVMFT_DIV_EVENT] = "an event of an unknown kind",
+		[KVMFT_DIV_DELIVERY] = "an interrupt or NMI came during a kind-3 search",
 	};
 	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
 

@@ -418,6 +418,7 @@ void kvmft_step_set(struct kvm_vcpu *vcpu, struct kvmft_vcpu_state *vs,
 bool kvmft_step_match(struct kvm_vcpu *vcpu, const struct kvmft_rec_event *ev);
 bool kvmft_step_exit(struct kvmft_vcpu_state *vs, u32 exit_code);
 int kvmft_step_trap(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
+void kvmft_step_inject(struct kvmft_vm *vm, struct kvm_vcpu *vcpu);
 void kvmft_vcpu_stop(struct kvmft_vcpu_state *vs);
 
 /* verify.c */

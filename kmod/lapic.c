@@ -165,14 +165,14 @@ static enum kvmft_divergence kvmft_lapic_apply(struct kvmft_vm *vm,
 		if (err || ev.det > vs->det_exits)
 			break;		/* none next, or a later landmark's */
 		if (ev.det < vs->det_exits)
-			return KVMFT_DIV_PASSED;
+			goto diverged;
 		if (ev.landmark == KVMFT_LANDMARK_STEP) {
 			if (!kvmft_step_match(vcpu, &ev)) {
 				kvmft_step_set(vcpu, vs, true);
 				return KVMFT_DIV_NONE;
 			}
 		} else if (!vs->at_landmark) {
-			return KVMFT_DIV_OFF_LANDMARK;
+			goto diverged;
 		}
 		extra = ev.kind == KVMFT_ASYNC_MSI ? sizeof(msi) : 0;
 		err = kvmft_log_take(vm, vcpu, KVMFT_REC_EVENT, &ev,
@@ -202,6 +202,14 @@ static enum kvmft_divergence kvmft_lapic_apply(struct kvmft_vm *vm,
 	}
 	kvmft_step_set(vcpu, vs, false);
 	return KVMFT_DIV_NONE;
+
+diverged:
+	pr_warn_ratelimited("kvmft: VM %u: event %llu (kind %u) is for rip 0x%llx after %llu deterministic exits (%s)\n",
+			    vm->id, *seq, ev.kind, ev.rip, ev.det,
+			    ev.landmark == KVMFT_LANDMARK_STEP ? "kind 3" :
+								 "at the exit");
+	return ev.det < vs->det_exits ? KVMFT_DIV_PASSED :
+					KVMFT_DIV_OFF_LANDMARK;
 }
 
 /*

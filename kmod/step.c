@@ -165,6 +165,30 @@ int kvmft_step_trap(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 }
 
 /*
+ * KVM is about to inject an interrupt or NMI (on the vCPU's thread, right
+ * before entry). Its delivery would push the TF of a search onto the
+ * guest's stack, and the guest would take a #DB after its IRET: stop
+ * stepping first. A search ends with the role, but the role can end
+ * between the vCPU's last hook and this entry (detach, promotion), and
+ * the live guest's own timer or VMM then interrupts it. While still a
+ * backup, a delivery in a search is one the primary did not have there
+ * (it applies no kind-3 event across one): a divergence.
+ */
+void kvmft_step_inject(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct kvmft_vcpu_state *vs = kvmft_vcpu_state(vm, vcpu);
+
+	if (!vs || !vs->stepping)
+		return;
+	kvmft_step_set(vcpu, vs, false);
+	if (READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP) {
+		kvmft_diverge(vm, vcpu, READ_ONCE(vm->log.replayed) + 1,
+			      KVMFT_DIV_DELIVERY);
+		kvmft_vcpu_stop(vs);
+	}
+}
+
+/*
  * On the vCPU's thread, inside KVM_RUN: make vcpu_run() return -EINTR
  * before the next entry; the next KVM_RUN waits for the log.
  */

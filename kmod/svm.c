@@ -33,6 +33,33 @@ static struct kvmft_hook kvmft_svm_hook = {
 	.flags = KVMFT_HOOK_FLAGS | FTRACE_OPS_FL_IPMODIFY,
 };
 
+/* KVM writing an interrupt or NMI into the VMCB for the next entry. */
+static void notrace kvmft_svm_inject_hook(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *ops,
+					  struct ftrace_regs *fregs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)ftrace_get_regs(fregs)->di;
+	struct kvmft_vm *vm;
+
+	rcu_read_lock();
+	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
+	if (vm)
+		kvmft_step_inject(vm, vcpu);
+	rcu_read_unlock();
+}
+
+static struct kvmft_hook kvmft_svm_inject_hooks[] = {
+	{
+		.name = "svm_inject_irq", .module = "kvm_amd",
+		.func = kvmft_svm_inject_hook, .flags = KVMFT_HOOK_FLAGS,
+	},
+	{
+		.name = "svm_inject_nmi", .module = "kvm_amd",
+		.func = kvmft_svm_inject_hook, .flags = KVMFT_HOOK_FLAGS,
+	},
+};
+
 /* Room for struct x86_exception (24 bytes on 6.1), which we never read. */
 union kvmft_x86_exception {
 	u64 space[8];
@@ -410,16 +437,30 @@ static int kvmft_svm_arm(struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG(extack, "kvm_amd's exit path is not the one kvmft hooks");
 		return -EOPNOTSUPP;
 	}
+	if (kvmft_hook_register(&kvmft_svm_inject_hooks[0]))
+		goto err;
+	if (kvmft_hook_register(&kvmft_svm_inject_hooks[1]))
+		goto err_irq;
 	if (kvmft_hook_register(&kvmft_svm_hook)) {
+		kvmft_hook_unregister(&kvmft_svm_inject_hooks[1]);
+		kvmft_hook_unregister(&kvmft_svm_inject_hooks[0]);
 		NL_SET_ERR_MSG(extack, "cannot hook kvm_amd's exit handler");
 		return -EOPNOTSUPP;
 	}
 	return 0;
+
+err_irq:
+	kvmft_hook_unregister(&kvmft_svm_inject_hooks[0]);
+err:
+	NL_SET_ERR_MSG(extack, "cannot hook kvm_amd's interrupt injection");
+	return -EOPNOTSUPP;
 }
 
 static void kvmft_svm_disarm(void)
 {
 	kvmft_hook_unregister(&kvmft_svm_hook);
+	kvmft_hook_unregister(&kvmft_svm_inject_hooks[1]);
+	kvmft_hook_unregister(&kvmft_svm_inject_hooks[0]);
 }
 
 const struct kvmft_vendor kvmft_svm_vendor = {

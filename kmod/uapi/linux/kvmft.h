@@ -260,6 +260,7 @@ enum kvmft_divergence {
 	KVMFT_DIV_OFF_LANDMARK,	/* an exit's event, but not at that exit */
 	KVMFT_DIV_SEARCH,	/* a kind-3 landmark not found in 2^24 steps */
 	KVMFT_DIV_EVENT,	/* an event of an unknown kind */
+	KVMFT_DIV_DELIVERY,	/* an interrupt or NMI during a kind-3 search */
 	__KVMFT_DIV_LAST
 };
 

@@ -1018,6 +1018,7 @@ static void lapic_replay(struct __test_metadata *_metadata,
 }
 
 #define BOUND_PARAM	"/sys/module/kvmft/parameters/landmark_bound_us"
+#define STATE_PARAM	"/sys/module/kvmft/parameters/state_every"
 
 FIXTURE(lapic) {
 	struct kvmft_nl nl;
@@ -1044,6 +1045,7 @@ FIXTURE_TEARDOWN(lapic)
 		return;
 	write_param(LAPIC_PARAM, "0");
 	write_param(BOUND_PARAM, "1000");
+	write_param(STATE_PARAM, "256");
 	rec_buf_free(&self->t.rb);
 	kvmft_nl_close(&self->nl);
 }
@@ -1212,6 +1214,104 @@ TEST_F_TIMEOUT(lapic, step_detach, 1800)
 	}
 	/* Where the searches start is the host's timing: only said. */
 	TH_LOG("%d of %d detaches came after a step", stepped, 3 * rec);
+}
+
+/*
+ * Alter the hash of @rb's first event at a kind-3 landmark (and seal its
+ * record again): a landmark no backup can find. Returns its seq, 0 if @rb
+ * has none.
+ */
+static uint64_t spoil_step_event(struct rec_buf *rb)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct kvmft_rec) <= rb->len) {
+		struct kvmft_rec h;
+		struct kvmft_rec_event ev;
+		uint8_t *payload = rb->data + off + sizeof(h);
+
+		memcpy(&h, rb->data + off, sizeof(h));
+		if (h.type == KVMFT_REC_EVENT && h.len >= sizeof(ev)) {
+			memcpy(&ev, payload, sizeof(ev));
+			if (ev.landmark == KVMFT_LANDMARK_STEP) {
+				ev.hash ^= 0x5a5a5a5a5a5a5a5aULL;
+				memcpy(payload, &ev, sizeof(ev));
+				h.crc = 0;
+				h.crc = kvmft_rec_crc(rb->session, &h, payload);
+				memcpy(rb->data + off, &h, sizeof(h));
+				return h.seq;
+			}
+		}
+		off += sizeof(h) + h.len;
+	}
+	return 0;
+}
+
+/*
+ * A kind-3 landmark the backup cannot find (A's log with that event's
+ * hash altered): its search runs into the next deterministic exit, and it
+ * reports the missed landmark at that record and stops there, a backup
+ * still; it never goes live by itself. Detach lets it run on.
+ */
+TEST_F_TIMEOUT(lapic, step_missed, 900)
+{
+	struct kvmft_vm_info info;
+	struct slow_writer sw;
+	struct kvm_vcpu *vcpu;
+	struct ucall_job jb;
+	struct kvm_vm *vm;
+	uint64_t seq;
+	time_t end;
+	uint32_t id;
+	int fd, r;
+
+	r = write_param(BOUND_PARAM, "0");
+	if (r)
+		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
+	/* No state record in front of it: the divergence names the event. */
+	ASSERT_EQ(0, write_param(STATE_PARAM, "0"));
+	self->t = (struct lapic_case){
+		.hg = HG_LAPIC_SPARSE, .n = 30000, .tmict = 2000000,
+		.msis = true, .want_step = true,
+	};
+	lapic_record(_metadata, &self->nl, &self->t);
+	write_param(STATE_PARAM, "256");
+	seq = spoil_step_event(&self->t.rb);
+	ASSERT_LT(0U, seq) TH_LOG("no event took a kind-3 landmark");
+
+	vm = lapic_vm(_metadata, &vcpu, HG_LAPIC_SPARSE, 30000, 2000000);
+	id = kvmft_attach(&self->nl, vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &self->t.rb.session);
+	sw = (struct slow_writer){ .fd = fd, .rb = &self->t.rb };
+	ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
+	jb = (struct ucall_job){ .vcpu = vcpu };
+	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
+	end = time(NULL) + 120;
+	do {
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+		kvmft_get_vm(&self->nl, id, &info);
+	} while (!info.diverged && !jb.done && time(NULL) < end);
+	EXPECT_EQ(seq, info.diverged)
+		TH_LOG("why %u, %llu records taken", info.diverged_why,
+		       (unsigned long long)info.replayed);
+	EXPECT_EQ(KVMFT_DIV_PASSED, info.diverged_why);
+	EXPECT_EQ(seq - 1, info.replayed);
+	EXPECT_EQ(KVMFT_ROLE_BACKUP, info.role);
+	TH_LOG("B stopped at record %llu after %llu steps",
+	       (unsigned long long)info.diverged,
+	       (unsigned long long)info.stats[KVMFT_STAT_STEPS]);
+	/* Stopped for good: a moment later it has not moved. */
+	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	EXPECT_FALSE(jb.done) TH_LOG("the diverged backup ran to its end");
+	kvmft_get_vm(&self->nl, id, &info);
+	EXPECT_EQ(seq - 1, info.replayed);
+	EXPECT_EQ(KVMFT_ROLE_BACKUP, info.role);
+	kvmft_detach(&self->nl, id);
+	pthread_join(jb.thread, NULL);
+	pthread_join(sw.thread, NULL);
+	EXPECT_EQ(UCALL_DONE, jb.cmd) TH_LOG("after detach: %s",
+					     ucall_str(&jb.uc));
+	vm_free(vm);
 }
 
 #define LOG_KB_PARAM	"/sys/module/kvmft/parameters/log_kb"

@@ -240,9 +240,19 @@ static int kvmft_replay_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			     data_len, &seq);
 	if (err == -EAGAIN)
 		return err;
-	if (err == -EILSEQ || err == -EBADE) {
-		kvmft_diverge(vm, vcpu, seq, err == -EBADE ? KVMFT_DIV_STATE :
-						  KVMFT_DIV_RECORD);
+	if (err == -EBADE) {
+		kvmft_diverge(vm, vcpu, seq, KVMFT_DIV_STATE);
+		return -EAGAIN;
+	}
+	if (err == -EILSEQ) {
+		struct kvmft_rec_event ev;
+		u64 ev_seq;
+
+		/* An event in the way: the vCPU went past its landmark. */
+		kvmft_diverge(vm, vcpu, seq,
+			      !kvmft_log_peek_event(vm, &ev, &ev_seq) &&
+			      ev_seq == seq ? KVMFT_DIV_PASSED :
+					      KVMFT_DIV_RECORD);
 		return -EAGAIN;
 	}
 	if (err) {

@@ -368,7 +368,9 @@ int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 bool kvmft_log_ready(struct kvmft_vm *vm);
 bool kvmft_log_promote_done(struct kvmft_vm *vm);
 bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes);
-int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev);
+int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev,
+			 u64 *seq);
+u64 kvmft_log_next_event_seq(struct kvmft_vm *vm);
 bool kvmft_log_empty(struct kvmft_vm *vm);
 int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack);
 void kvmft_log_wake(struct kvmft_vm *vm);

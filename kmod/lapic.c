@@ -160,8 +160,7 @@ static enum kvmft_divergence kvmft_lapic_apply(struct kvmft_vm *vm,
 	int err;
 
 	for (;;) {
-		*seq = READ_ONCE(vm->log.replayed) + 1;
-		err = kvmft_log_peek_event(vm, &ev);
+		err = kvmft_log_peek_event(vm, &ev, seq);
 		if (err || ev.det > vs->det_exits)
 			break;		/* none next, or a later landmark's */
 		if (ev.det < vs->det_exits)
@@ -243,7 +242,7 @@ bool kvmft_backup_apply(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			struct kvmft_vcpu_state *vs)
 {
 	enum kvmft_divergence why;
-	u64 seq;
+	u64 seq = 0;
 
 	if (!vcpu->arch.apic || READ_ONCE(vm->role) != KVMFT_ROLE_BACKUP)
 		return false;

@@ -281,10 +281,11 @@ out:
 
 /*
  * Backup: the event record next in the log (past a state record in front
- * of it), left in place. -ENOENT: the next record is not an event, or
- * there is none.
+ * of it), left in place, and its seq (@seq may be NULL). -ENOENT: the
+ * next record is not an event, or there is none.
  */
-int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev)
+int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev,
+			 u64 *seq)
 {
 	struct kvmft_log *log = &vm->log;
 	u8 buf[KVMFT_REC_STATE_LEN + sizeof(struct kvmft_rec) +
@@ -302,10 +303,26 @@ int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev)
 	if (n >= sizeof(*h) + sizeof(*ev) && h->type == KVMFT_REC_EVENT &&
 	    h->len >= sizeof(*ev)) {
 		memcpy(ev, h + 1, sizeof(*ev));
+		if (seq)
+			*seq = h->seq;
 		err = 0;
 	}
 	spin_unlock(&log->lock);
 	return err;
+}
+
+/*
+ * Backup: the record a divergence at an event names: the next event's,
+ * else the record after the last one taken.
+ */
+u64 kvmft_log_next_event_seq(struct kvmft_vm *vm)
+{
+	struct kvmft_rec_event ev;
+	u64 seq;
+
+	if (kvmft_log_peek_event(vm, &ev, &seq))
+		seq = READ_ONCE(vm->log.replayed) + 1;
+	return seq;
 }
 
 /* Backup: nothing to take now (a state record alone counts as nothing). */

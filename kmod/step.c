@@ -157,7 +157,7 @@ int kvmft_step_trap(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	kvmft_stat_inc(vm, KVMFT_STAT_STEPS);
 	if (++vs->search_steps > KVMFT_STEP_MAX) {
 		kvmft_step_set(vcpu, vs, false);
-		kvmft_diverge(vm, vcpu, READ_ONCE(vm->log.replayed) + 1,
+		kvmft_diverge(vm, vcpu, kvmft_log_next_event_seq(vm),
 			      KVMFT_DIV_SEARCH);
 		kvmft_vcpu_stop(vs);
 	}
@@ -182,7 +182,7 @@ void kvmft_step_inject(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 		return;
 	kvmft_step_set(vcpu, vs, false);
 	if (READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP) {
-		kvmft_diverge(vm, vcpu, READ_ONCE(vm->log.replayed) + 1,
+		kvmft_diverge(vm, vcpu, kvmft_log_next_event_seq(vm),
 			      KVMFT_DIV_DELIVERY);
 		kvmft_vcpu_stop(vs);
 	}

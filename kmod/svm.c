@@ -34,14 +34,18 @@ static struct kvmft_hook kvmft_svm_hook = {
 };
 
 /* KVM writing an interrupt or NMI into the VMCB for the next entry. */
-static void notrace kvmft_svm_inject_hook(unsigned long ip,
-					  unsigned long parent_ip,
-					  struct ftrace_ops *ops,
-					  struct ftrace_regs *fregs)
+static void kvmft_svm_inject(struct ftrace_regs *fregs, bool irq)
 {
 	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)ftrace_get_regs(fregs)->di;
 	struct kvmft_vm *vm;
 
+	/*
+	 * A software interrupt (the guest's own INT n, delivered again after
+	 * an exit during its delivery) is the guest's instruction, which the
+	 * primary ran too: the search goes on.
+	 */
+	if (irq && vcpu->arch.interrupt.soft)
+		return;
 	rcu_read_lock();
 	vm = kvmft_vm_lookup_rcu(vcpu->kvm);
 	if (vm)
@@ -49,14 +53,30 @@ static void notrace kvmft_svm_inject_hook(unsigned long ip,
 	rcu_read_unlock();
 }
 
+static void notrace kvmft_svm_inject_irq_hook(unsigned long ip,
+					      unsigned long parent_ip,
+					      struct ftrace_ops *ops,
+					      struct ftrace_regs *fregs)
+{
+	kvmft_svm_inject(fregs, true);
+}
+
+static void notrace kvmft_svm_inject_nmi_hook(unsigned long ip,
+					      unsigned long parent_ip,
+					      struct ftrace_ops *ops,
+					      struct ftrace_regs *fregs)
+{
+	kvmft_svm_inject(fregs, false);
+}
+
 static struct kvmft_hook kvmft_svm_inject_hooks[] = {
 	{
 		.name = "svm_inject_irq", .module = "kvm_amd",
-		.func = kvmft_svm_inject_hook, .flags = KVMFT_HOOK_FLAGS,
+		.func = kvmft_svm_inject_irq_hook, .flags = KVMFT_HOOK_FLAGS,
 	},
 	{
 		.name = "svm_inject_nmi", .module = "kvm_amd",
-		.func = kvmft_svm_inject_hook, .flags = KVMFT_HOOK_FLAGS,
+		.func = kvmft_svm_inject_nmi_hook, .flags = KVMFT_HOOK_FLAGS,
 	},
 };
 

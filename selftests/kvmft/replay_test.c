@@ -1252,9 +1252,9 @@ static uint64_t spoil_step_event(struct rec_buf *rb)
  * hash altered): its search runs into the next deterministic exit, and it
  * reports the missed landmark at that record and stops there, a backup
  * still; it never goes live by itself. Detach lets it run on. The reason
- * is a passed landmark, or a record not what the exit needs when that
- * exit takes a record of its own (the RDMSR at the guest's start, where
- * a held MSI can land before it).
+ * is a passed landmark also when that exit takes a record of its own (the
+ * RDMSR at the guest's start, where a held MSI can land before it: seen
+ * on 6.12) and finds the event in the way.
  */
 TEST_F_TIMEOUT(lapic, step_missed, 900)
 {
@@ -1297,9 +1297,7 @@ TEST_F_TIMEOUT(lapic, step_missed, 900)
 	EXPECT_EQ(seq, info.diverged)
 		TH_LOG("why %u, %llu records taken", info.diverged_why,
 		       (unsigned long long)info.replayed);
-	EXPECT_TRUE(info.diverged_why == KVMFT_DIV_PASSED ||
-		    info.diverged_why == KVMFT_DIV_RECORD)
-		TH_LOG("why %u", info.diverged_why);
+	EXPECT_EQ(KVMFT_DIV_PASSED, info.diverged_why);
 	EXPECT_EQ(seq - 1, info.replayed);
 	EXPECT_EQ(KVMFT_ROLE_BACKUP, info.role);
 	TH_LOG("B stopped at record %llu after %llu steps",

@@ -1095,6 +1095,16 @@ static int soak_rounds(void)
 	return s && atoi(s) > 0 ? atoi(s) : 1;
 }
 
+/* A fresh kind-3 case of guest scenario @hg: sparse landmarks, MSIs. */
+static void step_case_reset(FIXTURE_DATA(lapic) *self, uint64_t hg)
+{
+	rec_buf_free(&self->t.rb);
+	self->t = (struct lapic_case){
+		.hg = hg, .n = 30000, .tmict = 2000000,
+		.msis = true, .want_step = true,
+	};
+}
+
 static void lapic_step_case(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(lapic) *self, uint64_t hg)
 {
@@ -1103,11 +1113,7 @@ static void lapic_step_case(struct __test_metadata *_metadata,
 	if (r)
 		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
 	for (i = 0; i < soak_rounds() && _metadata->passed; i++) {
-		rec_buf_free(&self->t.rb);
-		self->t = (struct lapic_case){
-			.hg = hg, .n = 30000, .tmict = 2000000,
-			.msis = true, .want_step = true,
-		};
+		step_case_reset(self, hg);
 		lapic_replay(_metadata, &self->nl, &self->t);
 	}
 	/*
@@ -1133,6 +1139,25 @@ TEST_F_TIMEOUT(lapic, step_io, 1800)
 	lapic_step_case(_metadata, self, HG_LAPIC_SPARSE_IO);
 }
 
+/* B of self->t: attached, fed A's log by a slow writer, its vCPU running. */
+static struct kvm_vm *backup_start(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(lapic) *self, uint32_t *id,
+				   struct slow_writer *sw, struct ucall_job *jb)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	int fd;
+
+	vm = lapic_vm(_metadata, &vcpu, self->t.hg, self->t.n, self->t.tmict);
+	*id = kvmft_attach(&self->nl, vm->fd, getpid());
+	fd = kvmft_log_open(*id, KVMFT_LOG_WRITE, &self->t.rb.session);
+	*sw = (struct slow_writer){ .fd = fd, .rb = &self->t.rb };
+	ASSERT_EQ(0, pthread_create(&sw->thread, NULL, slow_writer, sw));
+	*jb = (struct ucall_job){ .vcpu = vcpu };
+	ASSERT_EQ(0, pthread_create(&jb->thread, NULL, ucall_runner, jb));
+	return vm;
+}
+
 /*
  * Detach in the middle of a backup's searches for kind-3 landmarks
  * (bound 0): stepping ends with the role, so the VM runs on, live, to
@@ -1145,22 +1170,14 @@ static int lapic_detach_rounds(struct __test_metadata *_metadata,
 {
 	struct kvmft_vm_info info;
 	struct slow_writer sw;
-	struct kvm_vcpu *vcpu;
 	struct ucall_job jb;
 	struct kvm_vm *vm;
-	int fd, round, stepped = 0;
+	int round, stepped = 0;
 	time_t end;
 	uint32_t id;
 
 	for (round = 0; round < 3; round++) {
-		vm = lapic_vm(_metadata, &vcpu, HG_LAPIC_SPARSE, 30000,
-			      2000000);
-		id = kvmft_attach(&self->nl, vm->fd, getpid());
-		fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &self->t.rb.session);
-		sw = (struct slow_writer){ .fd = fd, .rb = &self->t.rb };
-		ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
-		jb = (struct ucall_job){ .vcpu = vcpu };
-		ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
+		vm = backup_start(_metadata, self, &id, &sw, &jb);
 		/*
 		 * Until it steps (or reaches the end of its log, or 60 s),
 		 * then a random moment more.
@@ -1202,11 +1219,7 @@ TEST_F_TIMEOUT(lapic, step_detach, 1800)
 	if (r)
 		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
 	for (rec = 0; rec < soak_rounds() && _metadata->passed; rec++) {
-		rec_buf_free(&self->t.rb);
-		self->t = (struct lapic_case){
-			.hg = HG_LAPIC_SPARSE, .n = 30000, .tmict = 2000000,
-			.msis = true, .want_step = true,
-		};
+		step_case_reset(self, HG_LAPIC_SPARSE);
 		lapic_record(_metadata, &self->nl, &self->t);
 		ASSERT_LT(0U, self->t.a.stats[KVMFT_STAT_STEP_EVENTS])
 			TH_LOG("no event took a kind-3 landmark: nothing to search");
@@ -1260,35 +1273,25 @@ TEST_F_TIMEOUT(lapic, step_missed, 900)
 {
 	struct kvmft_vm_info info;
 	struct slow_writer sw;
-	struct kvm_vcpu *vcpu;
 	struct ucall_job jb;
 	struct kvm_vm *vm;
 	uint64_t seq;
 	time_t end;
 	uint32_t id;
-	int fd, r;
+	int r;
 
 	r = write_param(BOUND_PARAM, "0");
 	if (r)
 		SKIP(return, "%s: %s", BOUND_PARAM, strerror(-r));
 	/* No state record in front of it: the divergence names the event. */
 	ASSERT_EQ(0, write_param(STATE_PARAM, "0"));
-	self->t = (struct lapic_case){
-		.hg = HG_LAPIC_SPARSE, .n = 30000, .tmict = 2000000,
-		.msis = true, .want_step = true,
-	};
+	step_case_reset(self, HG_LAPIC_SPARSE);
 	lapic_record(_metadata, &self->nl, &self->t);
 	write_param(STATE_PARAM, "256");
 	seq = spoil_step_event(&self->t.rb);
 	ASSERT_LT(0U, seq) TH_LOG("no event took a kind-3 landmark");
 
-	vm = lapic_vm(_metadata, &vcpu, HG_LAPIC_SPARSE, 30000, 2000000);
-	id = kvmft_attach(&self->nl, vm->fd, getpid());
-	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &self->t.rb.session);
-	sw = (struct slow_writer){ .fd = fd, .rb = &self->t.rb };
-	ASSERT_EQ(0, pthread_create(&sw.thread, NULL, slow_writer, &sw));
-	jb = (struct ucall_job){ .vcpu = vcpu };
-	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, ucall_runner, &jb));
+	vm = backup_start(_metadata, self, &id, &sw, &jb);
 	end = time(NULL) + 120;
 	do {
 		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);

@@ -167,6 +167,12 @@ static void print_table(const struct vms *vms, bool color)
 		}
 	}
 	free(rows);
+	/* A diverged backup is stopped for good: say where and why. */
+	for (size_t i = 0; i < vms->n; i++)
+		if (vms->v[i].diverged_seq)
+			printf("VM %" PRIu32 ": the backup diverged at log record %" PRIu64 " (%s); its vCPU stays stopped until detach\n",
+			       vms->v[i].id, vms->v[i].diverged_seq,
+			       ftvm_divergence_name(vms->v[i].diverged_why));
 }
 
 static void print_json(const struct vms *vms)

@@ -101,8 +101,7 @@ void guest_irq(uint64_t rip)
  * across an exit, so one pending there lands an instruction early or
  * not depending on the host's timing (docs/decisions.md).
  */
-static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride,
-			int io)
+static void lapic_start(uint64_t tmict)
 {
 	sti();
 	wrmsr(HG_MSR_APIC_BASE, rdmsr(HG_MSR_APIC_BASE) | (1 << 10) | (1 << 11));
@@ -111,6 +110,54 @@ static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride,
 	wrmsr(X2APIC_LVTT, GUEST_IRQ_VECTOR | (1 << 17));	/* periodic */
 	if (tmict)	/* 0: no timer, only the VMM's MSIs */
 		wrmsr(X2APIC_TMICT, tmict);
+}
+
+static void lapic_end(void)
+{
+	cli();
+	/* A record after the last interrupt: the end of the log is here. */
+	rdtsc();
+	wrmsr(X2APIC_TMICT, 0);
+	GUEST_DONE(hg_irqs, hg_sum);
+}
+
+/* Every kind of input the log carries, between interrupts. */
+static void lapic_mix(uint64_t n, uint64_t tmict)
+{
+	uint8_t buf[4];
+
+	lapic_start(tmict);
+	for (hg_count = 0; hg_count < n; hg_count++) {
+		switch (hg_count & 1023) {
+		case 0:
+			cpuid_eax(0);
+			break;
+		case 256:
+			hg_sum = csum_fold(hg_sum, inb(HG_PORT));
+			break;
+		case 384:
+			insb(HG_PORT, buf, sizeof(buf));
+			hg_sum = csum_fold(hg_sum, *(uint32_t *)buf);
+			break;
+		case 512:
+			hg_sum = csum_fold(hg_sum,
+					   *(volatile uint32_t *)HG_MMIO_GPA);
+			break;
+		case 640:
+			hg_sum = csum_fold(hg_sum, rdtsc());
+			break;
+		case 768:
+			hg_sum = csum_fold(hg_sum, rdmsr(HG_MSR_TSC));
+			break;
+		}
+	}
+	lapic_end();
+}
+
+static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride,
+			int io)
+{
+	lapic_start(tmict);
 	for (hg_count = 0; hg_count < n; hg_count++)
 		if (!(hg_count & (stride - 1)))
 			cpuid_eax(0);
@@ -119,12 +166,7 @@ static void lapic_timer(uint64_t n, uint64_t tmict, uint64_t stride,
 		else if (io && (hg_count & (stride - 1)) == stride / 4)
 			hg_sum = csum_fold(hg_sum,
 					   *(volatile uint32_t *)HG_MMIO_GPA);
-
-	cli();
-	/* A record after the last interrupt: the end of the log is here. */
-	rdtsc();
-	wrmsr(X2APIC_TMICT, 0);
-	GUEST_DONE(hg_irqs, hg_sum);
+	lapic_end();
 }
 
 void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
@@ -162,6 +204,9 @@ void guest_main(uint64_t test, uint64_t a1, uint64_t a2)
 		break;
 	case HG_LAPIC_SPARSE_IO:
 		lapic_timer(a1, a2, 1024, 1);
+		break;
+	case HG_LAPIC_MIX:
+		lapic_mix(a1, a2);
 		break;
 	default:
 		GUEST_ASSERT(0);

@@ -21,6 +21,9 @@ enum harden_case {
 	HG_MMIO_READS,		/* a1 rounds of MMIO reads of 1, 2, 4 and 8
 				 * bytes at HG_MMIO_GPA and an IN, folded:
 				 * GUEST_DONE(checksum, a1) */
+	HG_LAPIC_MIX,		/* HG_LAPIC_SPARSE, and every 1024 counts an
+				 * IN, an INSB of 4, an MMIO read, an RDTSC
+				 * and an RDMSR, all folded in */
 };
 
 #define HG_PORT			0x5a8

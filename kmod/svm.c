@@ -144,14 +144,27 @@ static bool kvmft_svm_vcpu_eligible(struct kvm_vcpu *vcpu)
 /* Why @vcpu cannot be recorded or replayed, or NULL if it can. */
 static const char *kvmft_svm_check_vcpu(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 {
+	struct vmcb *vmcb;
+
 	if (vcpu->arch.guest_state_protected)
 		return "SEV-ES guest: its registers are encrypted";
 	if (kvmft_guest_has_svm(vcpu))
 		return "the guest's CPUID offers SVM (nested guests)";
 	if (vcpu->vcpu_idx != 0)
 		return "only the VM's first vCPU can be recorded";
-	if (!kvmft_vmcb(vm, vcpu))
+	vmcb = kvmft_vmcb(vm, vcpu);
+	if (!vmcb)
 		return "kvm_amd's vcpu_svm layout is not the one kvmft was built for";
+	/*
+	 * The CPU itself would deliver what kvmft must see KVM inject
+	 * (step.c: no delivery inside a search).
+	 */
+	if (vmcb->control.int_ctl & AVIC_ENABLE_MASK)
+		return "AVIC is on: the CPU delivers interrupts itself (kvm_amd avic=0)";
+#ifdef V_NMI_ENABLE_MASK
+	if (vmcb->control.int_ctl & V_NMI_ENABLE_MASK)
+		return "vNMI is on: the CPU delivers NMIs itself (kvm_amd vnmi=0)";
+#endif
 	return NULL;
 }
 

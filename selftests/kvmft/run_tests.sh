@@ -15,15 +15,27 @@ set -u
 dir=$(cd "$(dirname "$0")" && pwd)
 timeout=${KVMFT_TEST_TIMEOUT:-1800}
 
+# A test that is there but cannot run (a script that lost its +x) fails:
+# it would otherwise be left out without a word.
+notexec=
 if [ $# -eq 0 ]; then
 	set --
 	for t in "$dir"/*_test "$dir"/*_test.sh; do
-		[ -f "$t" ] && [ -x "$t" ] && set -- "$@" "$t"
+		[ -f "$t" ] || continue
+		if [ -x "$t" ]; then
+			set -- "$@" "$t"
+		else
+			notexec="$notexec $(basename "$t")"
+		fi
 	done
 fi
 [ $# -gt 0 ] || { echo "run_tests.sh: no tests in $dir" >&2; exit 1; }
 
 pass=0 fail=0 skip=0
+for t in $notexec; do
+	echo "not ok - $t: not executable"
+	fail=$((fail + 1))
+done
 out=$(mktemp) || exit 1
 trap 'rm -f "$out"' EXIT
 for t in "$@"; do

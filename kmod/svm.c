@@ -361,13 +361,12 @@ static int kvmft_svm_exit_handler(struct kvm_vcpu *vcpu, u64 exit_code)
 /*
  * Which exits of an attached VM kvmft handles: RDTSC/RDTSCP (KVM has no
  * handler: kvmft intercepts them), and while the VM has a role, RDMSR
- * (recorded or replayed), RDPMC (refused) and the #DB of a backup's
- * single step (SVM always intercepts #DB).
+ * (recorded or replayed) and RDPMC (refused). The #DB of a backup's
+ * single step is claimed before the role is synced (the exit hook).
  */
 static bool kvmft_svm_exit_ours(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 				u64 exit_code)
 {
-	struct kvmft_vcpu_state *vs;
 	struct vmcb *vmcb;
 
 	if ((vcpu->arch.hflags & HF_GUEST_MASK) ||
@@ -380,9 +379,6 @@ static bool kvmft_svm_exit_ours(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 		return kvmft_guest_has_rdtscp(vcpu);
 	case SVM_EXIT_RDPMC:
 		return kvmft_vm_wants_exits(vm) && vcpu->vcpu_idx == 0;
-	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
-		vs = kvmft_vcpu_state(vm, vcpu);
-		return vs && vs->stepping;
 	case SVM_EXIT_MSR:
 		vmcb = kvmft_vmcb(vm, vcpu);
 		/* exit_info_1: 0 for RDMSR, 1 for WRMSR */

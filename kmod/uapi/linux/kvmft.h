@@ -63,6 +63,8 @@
  *                its vCPU did (0: none); the vCPU is stopped there
  *   KVMFT_A_DIVERGED_WHY: u32, enum kvmft_divergence: how it did not match
  *   KVMFT_A_VM_FLAGS: u32, KVMFT_VM_F_*
+ *   KVMFT_A_LOG_ACKED: u64, primary of a KEEP session: the last record
+ *   acked, which the log no longer holds
  *   KVMFT_A_OUTQ: nested, enum kvmft_outq_attr: the output hold queue
  *
  * KVMFT_CMD_PROMOTE (admin, CAP_SYS_ADMIN)
@@ -139,6 +141,22 @@
  *                    while the log is empty, and returns 0 once the VM has
  *                    gone and the log is drained. Closing it ends recording
  *                    (role NONE). While the log is full the vCPU waits.
+ *   KVMFT_LOG_READ|KVMFT_LOG_KEEP: as READ, but a record leaves the log
+ *                    only when acked (KVMFT_CMD_ACK, KVMFT_IOC_LOG_ACK),
+ *                    not when read, so the log bounds the unacked records;
+ *                    and closing the fd does not end recording: the VM
+ *                    stays PRIMARY, records until its log is full of
+ *                    unacked records, then its vCPU waits
+ *                    (KVMFT_VM_F_NO_READER), and the module stays loaded
+ *                    until the session is resumed or the VM detached.
+ *                    KVMFT_IOC_LOG_END before close ends it for good.
+ *   KVMFT_LOG_READ|KVMFT_LOG_KEEP|KVMFT_LOG_RESUME: take the reader of the
+ *                    running KEEP session `session` again (ftd restarted):
+ *                    `acked` and `recorded` come back, and the first
+ *                    read() returns record acked + 1. EINVAL if the VM
+ *                    keeps no such recording, EBUSY if it records another
+ *                    session or a reader is still open. A plain READ on
+ *                    such a VM gets EBUSY.
  *   KVMFT_LOG_WRITE: the VM becomes BACKUP, replaying the session given in
  *                    `session` (not 0); write() takes whole records,
  *                    checked (type, length, sequence, CRC, which a record
@@ -153,7 +171,7 @@
  *                    (divergence: CHANGE event with KVMFT_A_DIVERGED_SEQ).
  *   errors: ENOENT (unknown VM id), EBUSY (VM already has a log open),
  *           EINVAL (bad flags, reserved not 0, size too small, WRITE
- *           without a session), E2BIG (a longer struct whose tail is not
+ *           or RESUME without a session), E2BIG (a longer struct whose tail is not
  *           0), EOPNOTSUPP (outside the v1 contract: exactly one vCPU, no
  *           in-kernel irqchip or PIT, no SVM in the guest's CPUID, no
  *           SEV-ES, the host kvm_amd, and kvm_amd's layout as the module
@@ -230,6 +248,7 @@ enum kvmft_attr {
 	KVMFT_A_OUTQ_MAX_PKTS,	/* u32 */
 	KVMFT_A_OUTQ_MAX_BYTES,	/* u32 */
 	KVMFT_A_DIVERGED_WHY,	/* u32, enum kvmft_divergence */
+	KVMFT_A_LOG_ACKED,	/* u64 */
 	__KVMFT_A_LAST
 };
 
@@ -248,8 +267,11 @@ enum kvmft_role {
 #define KVMFT_VM_F_LOG_ENDED	_BITUL(0)	/* writer gone, log empty: waits */
 #define KVMFT_VM_F_PROMOTING	_BITUL(1)	/* replays what it holds, then live */
 #define KVMFT_VM_F_DIVERGED	_BITUL(2)	/* stopped at KVMFT_A_DIVERGED_SEQ */
+#define KVMFT_VM_F_KEEP		_BITUL(3)	/* primary: records kept until acked */
+#define KVMFT_VM_F_NO_READER	_BITUL(4)	/* KEEP primary with no reader now */
 #define __KVMFT_VM_F_ALL	(KVMFT_VM_F_LOG_ENDED | KVMFT_VM_F_PROMOTING | \
-				 KVMFT_VM_F_DIVERGED)
+				 KVMFT_VM_F_DIVERGED | KVMFT_VM_F_KEEP | \
+				 KVMFT_VM_F_NO_READER)
 
 /* KVMFT_A_DIVERGED_WHY: how a backup left its primary's path. */
 enum kvmft_divergence {
@@ -471,7 +493,10 @@ struct kvmft_logfile_hdr {
 /* /dev/kvmft ioctls */
 #define KVMFT_LOG_READ		_BITUL(0)
 #define KVMFT_LOG_WRITE		_BITUL(1)
-#define __KVMFT_LOG_ALL		(KVMFT_LOG_READ | KVMFT_LOG_WRITE)
+#define KVMFT_LOG_KEEP		_BITUL(2)	/* with READ */
+#define KVMFT_LOG_RESUME	_BITUL(3)	/* with READ|KEEP */
+#define __KVMFT_LOG_ALL		(KVMFT_LOG_READ | KVMFT_LOG_WRITE | \
+				 KVMFT_LOG_KEEP | KVMFT_LOG_RESUME)
 
 #define KVMFT_REASON_LEN	128
 
@@ -486,9 +511,16 @@ struct kvmft_log_open {
 	__u32 vm_id;		/* in */
 	__u32 flags;		/* in: exactly one of KVMFT_LOG_READ/WRITE */
 	__u32 reserved;		/* in: 0 */
-	/* READ: out, the new recording's id; WRITE: in, the one to accept */
+	/*
+	 * READ: out, the new recording's id; WRITE and RESUME: in, the one
+	 * to accept or to take up again
+	 */
 	__u64 session;
 	char reason[KVMFT_REASON_LEN];	/* out: why it was refused, or "" */
+	/* Appended; out. READ: the last record acked (0 for a new session) */
+	__u64 acked;
+	/* out: the last record recorded (READ) or received (WRITE) */
+	__u64 recorded;
 };
 
 #define KVMFT_IOC_MAGIC		0xF7
@@ -499,5 +531,10 @@ struct kvmft_log_open {
  * longer a primary), ERANGE (past the last record recorded).
  */
 #define KVMFT_IOC_LOG_ACK	_IOW(KVMFT_IOC_MAGIC, 3, __u64)
+/*
+ * On a KEEP reader: end the session when this fd closes, as without KEEP;
+ * the records read but not acked are dropped now. EINVAL on any other fd.
+ */
+#define KVMFT_IOC_LOG_END	_IO(KVMFT_IOC_MAGIC, 4)
 
 #endif /* _UAPI_LINUX_KVMFT_H */

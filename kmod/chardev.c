@@ -24,46 +24,54 @@ struct kvmft_log_file {
 
 static bool kvmft_log_drained(struct kvmft_vm *vm)
 {
-	return kfifo_is_empty(&vm->log.fifo) && READ_ONCE(vm->detached);
+	return !kvmft_log_unread(&vm->log) && READ_ONCE(vm->detached);
 }
 
 /*
- * Copy out whole records; returns bytes copied or a negative error. A
- * record leaves the log only once userspace has it: reads are serialized
- * by lf->lock and only the reader consumes, so a peeked record stays put.
+ * Copy out whole records from the read point; returns bytes copied or a
+ * negative error. The bytes between the ring's `out` and `in` stay put
+ * while rd_mutex is held (only its holder moves `out`), so they are read
+ * without the spinlock, which only the positions need.
  */
 static ssize_t kvmft_log_copy_out(struct kvmft_log_file *lf,
 				  char __user *ubuf, size_t count)
 {
 	struct kvmft_log *log = &lf->vm->log;
+	unsigned int rd, avail;
 	struct kvmft_rec h;
 	size_t done = 0, total;
+	ssize_t ret = 0;
 
+	mutex_lock(&log->rd_mutex);
 	for (;;) {
 		spin_lock(&log->lock);
-		if (kfifo_out_peek(&log->fifo, (u8 *)&h, sizeof(h)) != sizeof(h))
-			total = SIZE_MAX;
-		else
-			total = sizeof(h) + h.len;
-		if (total > count - done ||
-		    kfifo_out_peek(&log->fifo, lf->buf, total) != total) {
-			spin_unlock(&log->lock);
+		rd = log->rd;
+		avail = log->fifo.kfifo.in - rd;
+		spin_unlock(&log->lock);
+		if (avail < sizeof(h))
+			break;
+		kvmft_log_peek_at(log, rd, &h, sizeof(h));
+		total = sizeof(h) + h.len;
+		if (total > count - done || total > avail)
+			break;
+		kvmft_log_peek_at(log, rd, lf->buf, total);
+		if (copy_to_user(ubuf + done, lf->buf, total)) {
+			ret = -EFAULT;
 			break;
 		}
-		spin_unlock(&log->lock);
-		if (copy_to_user(ubuf + done, lf->buf, total))
-			return done ? done : -EFAULT;
 		spin_lock(&log->lock);
-		if (kfifo_out(&log->fifo, lf->buf, total) != total)
-			total = 0;	/* cannot happen: only we consume */
-		else
-			log->shipped = h.seq;
+		log->rd = rd + total;
+		log->shipped = h.seq;
+		/* Without KEEP a record read is gone; with it, an ack frees. */
+		if (!log->keep)
+			log->fifo.kfifo.out = log->rd;
 		spin_unlock(&log->lock);
 		done += total;
 	}
+	mutex_unlock(&log->rd_mutex);
 	if (done)
 		wake_up_interruptible(&log->wq);
-	return done;
+	return done ? done : ret;
 }
 
 static ssize_t kvmft_log_read(struct file *file, char __user *ubuf,
@@ -88,7 +96,7 @@ static ssize_t kvmft_log_read(struct file *file, char __user *ubuf,
 			break;
 		ret = -ERESTARTSYS;
 		if (wait_event_interruptible(vm->log.wq,
-					     !kfifo_is_empty(&vm->log.fifo) ||
+					     kvmft_log_unread(&vm->log) ||
 					     READ_ONCE(vm->detached)))
 			break;
 	}
@@ -182,7 +190,7 @@ static __poll_t kvmft_log_poll(struct file *file, poll_table *wait)
 		mask |= lf->writer ? EPOLLERR : EPOLLHUP;
 	else if (lf->writer && !kvmft_log_writable(vm))
 		mask |= EPOLLERR;
-	if (!lf->writer && !kfifo_is_empty(&vm->log.fifo))
+	if (!lf->writer && kvmft_log_unread(&vm->log))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (lf->writer && kfifo_avail(&vm->log.fifo) >= KVMFT_REC_MAX_LEN)
 		mask |= EPOLLOUT | EPOLLWRNORM;
@@ -192,23 +200,35 @@ static __poll_t kvmft_log_poll(struct file *file, poll_table *wait)
 static void kvmft_log_file_close(struct kvmft_log_file *lf)
 {
 	struct kvmft_vm *vm = lf->vm;
+	bool orphan;
 
 	mutex_lock(&kvmft_lock);
 	spin_lock(&vm->log.lock);
-	if (lf->writer) {
+	if (lf->writer)
 		vm->log.has_writer = false;
-		vm->log.writer_done = true;
-	} else {
+	else
 		vm->log.has_reader = false;
-	}
+	orphan = !lf->writer && vm->log.keep && !vm->detached;
 	spin_unlock(&vm->log.lock);
 	/*
-	 * A primary stops recording. A backup keeps its role: it replays
-	 * what it holds and then waits at the end of its log, for a writer
-	 * to come back (LOG_OPEN of the same session) or for promotion.
+	 * A primary stops recording, unless it keeps its records until they
+	 * are acked (KEEP): then it records on without a reader, until the
+	 * log is full, for a reader to resume it, and pins the module
+	 * meanwhile: unloading would leave it live and unrecorded while its
+	 * backup may be promoted. Detach or RESUME drop the pin. A backup
+	 * keeps its role: it replays what it holds and then waits at the end
+	 * of its log, for a writer to come back (LOG_OPEN of the same
+	 * session) or for promotion.
 	 */
-	if (!vm->detached && !lf->writer)
+	if (orphan) {
+		if (!vm->log.pinned) {
+			__module_get(THIS_MODULE);
+			vm->log.pinned = true;
+		}
+		kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
+	} else if (!vm->detached && !lf->writer) {
 		kvmft_vm_set_role(vm, KVMFT_ROLE_NONE);
+	}
 	kvmft_log_wake(vm);
 	mutex_unlock(&kvmft_lock);
 	kvmft_vm_put(vm);
@@ -222,20 +242,28 @@ static int kvmft_log_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* KVMFT_IOC_LOG_ACK on a primary's log fd: as KVMFT_CMD_ACK, cheaper. */
+/*
+ * On a primary's log fd: KVMFT_IOC_LOG_ACK as KVMFT_CMD_ACK, cheaper;
+ * KVMFT_IOC_LOG_END ends a KEEP session at close.
+ */
 static long kvmft_log_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	struct kvmft_log_file *lf = file->private_data;
 	u64 pos;
 
-	if (cmd != KVMFT_IOC_LOG_ACK)
+	switch (cmd) {
+	case KVMFT_IOC_LOG_ACK:
+		if (lf->writer)
+			return -EBADF;
+		if (get_user(pos, (u64 __user *)arg))
+			return -EFAULT;
+		return kvmft_log_ack(lf->vm, pos);
+	case KVMFT_IOC_LOG_END:
+		return lf->writer ? -EINVAL : kvmft_log_end_keep(lf->vm);
+	default:
 		return -ENOTTY;
-	if (lf->writer)
-		return -EBADF;
-	if (get_user(pos, (u64 __user *)arg))
-		return -EFAULT;
-	return kvmft_outq_ack(lf->vm, pos);
+	}
 }
 
 static const struct file_operations kvmft_log_fops = {
@@ -373,22 +401,68 @@ static bool kvmft_log_resumable(struct kvmft_vm *vm, bool writer,
 	       !log->promoted && !log->diverged && arg->session == log->session;
 }
 
-/* Called with kvmft_lock held: may this VM take the role now? */
-static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
-			   struct kvmft_log_open *arg)
+/*
+ * RESUME: a reader takes up the VM's KEEP session again where its acks
+ * left it. Called with kvmft_lock held; *@unpin: drop the orphan's pin.
+ */
+static int kvmft_log_resume(struct kvmft_vm *vm, struct kvmft_log_open *arg,
+			    bool *unpin)
 {
+	struct kvmft_log *log = &vm->log;
+
+	if (vm->role != KVMFT_ROLE_PRIMARY || !log->keep) {
+		kvmft_refuse(arg, "VM %u keeps no recording to resume", vm->id);
+		return -EINVAL;
+	}
+	if (arg->session != log->session) {
+		kvmft_refuse(arg, "VM %u records session %llx, not %llx",
+			     vm->id, log->session, arg->session);
+		return -EBUSY;
+	}
+	if (log->has_reader) {
+		kvmft_refuse(arg, "session %llx has a reader", log->session);
+		return -EBUSY;
+	}
+	mutex_lock(&log->rd_mutex);
+	spin_lock(&log->lock);
+	log->has_reader = true;
+	log->rd = log->fifo.kfifo.out;
+	log->shipped = log->acked;
+	arg->acked = log->acked;
+	arg->recorded = log->next_seq - 1;
+	spin_unlock(&log->lock);
+	mutex_unlock(&log->rd_mutex);
+	*unpin = log->pinned;
+	log->pinned = false;
+	kvmft_genl_notify(vm, KVMFT_EVENT_CHANGE, GFP_KERNEL);
+	return 0;
+}
+
+/* Called with kvmft_lock held: may this VM take the role now? */
+static int kvmft_log_claim(struct kvmft_vm *vm, struct kvmft_log_open *arg,
+			   bool *unpin)
+{
+	bool writer = arg->flags == KVMFT_LOG_WRITE;
 	int err;
 
 	if (vm->detached) {
 		kvmft_refuse(arg, "the VM is being detached");
 		return -ENOENT;
 	}
+	if (arg->flags & KVMFT_LOG_RESUME)
+		return kvmft_log_resume(vm, arg, unpin);
 	if (kvmft_log_resumable(vm, writer, arg)) {
 		spin_lock(&vm->log.lock);
 		vm->log.has_writer = true;
-		vm->log.writer_done = false;
+		arg->recorded = vm->log.next_seq - 1;
 		spin_unlock(&vm->log.lock);
 		return 0;
+	}
+	if (vm->role == KVMFT_ROLE_PRIMARY && vm->log.keep &&
+	    !vm->log.has_reader) {
+		kvmft_refuse(arg, "VM %u keeps session %llx for a reader: use KVMFT_LOG_RESUME",
+			     vm->id, vm->log.session);
+		return -EBUSY;
 	}
 	if (vm->log.has_reader || vm->log.has_writer ||
 	    vm->role != KVMFT_ROLE_NONE) {
@@ -406,12 +480,15 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 	mutex_lock(&vm->kvm->lock);
 	err = kvmft_log_contract(vm, arg);
 	if (!err) {
+		mutex_lock(&vm->log.rd_mutex);
 		spin_lock(&vm->log.lock);
 		kfifo_reset(&vm->log.fifo);
+		vm->log.rd = 0;
+		vm->log.acked = 0;
+		vm->log.keep = !!(arg->flags & KVMFT_LOG_KEEP);
 		vm->log.next_seq = 1;
 		vm->log.session = arg->session;
 		vm->log.state_every = READ_ONCE(kvmft_state_every);
-		vm->log.writer_done = false;
 		vm->log.promoted = false;
 		vm->log.shipped = 0;
 		vm->log.replayed = 0;
@@ -422,6 +499,7 @@ static int kvmft_log_claim(struct kvmft_vm *vm, bool writer,
 		else
 			vm->log.has_reader = true;
 		spin_unlock(&vm->log.lock);
+		mutex_unlock(&vm->log.rd_mutex);
 		kvmft_vm_set_role(vm, writer ? KVMFT_ROLE_BACKUP :
 					       KVMFT_ROLE_PRIMARY);
 	}
@@ -447,14 +525,22 @@ static int kvmft_log_open_args(struct kvmft_log_open *arg,
 	if (err)
 		return err;
 	arg->reason[0] = 0;
+	arg->acked = 0;
+	arg->recorded = 0;
 	if (arg->reserved ||
-	    (arg->flags != KVMFT_LOG_READ && arg->flags != KVMFT_LOG_WRITE)) {
+	    (arg->flags != KVMFT_LOG_READ && arg->flags != KVMFT_LOG_WRITE &&
+	     arg->flags != (KVMFT_LOG_READ | KVMFT_LOG_KEEP) &&
+	     arg->flags != (KVMFT_LOG_READ | KVMFT_LOG_KEEP | KVMFT_LOG_RESUME))) {
 		kvmft_refuse(arg, "bad flags 0x%x or reserved field not zero",
 			     arg->flags);
 		return -EINVAL;
 	}
 	if (arg->flags == KVMFT_LOG_WRITE && !arg->session) {
 		kvmft_refuse(arg, "a backup needs the session it replays");
+		return -EINVAL;
+	}
+	if ((arg->flags & KVMFT_LOG_RESUME) && !arg->session) {
+		kvmft_refuse(arg, "RESUME needs the session to take up");
 		return -EINVAL;
 	}
 	return 0;
@@ -465,7 +551,7 @@ static long kvmft_ioctl_log_open(struct kvmft_log_open __user *uarg)
 	struct kvmft_log_open arg = { 0 };
 	struct kvmft_log_file *lf;
 	struct kvmft_vm *vm;
-	bool writer;
+	bool writer, resume, unpin = false;
 	u32 usize = 0;
 	int fd, err;
 
@@ -475,7 +561,8 @@ static long kvmft_ioctl_log_open(struct kvmft_log_open __user *uarg)
 	if (err)
 		goto out_reason;
 	writer = arg.flags == KVMFT_LOG_WRITE;
-	if (!writer)
+	resume = arg.flags & KVMFT_LOG_RESUME;
+	if (!writer && !resume)
 		arg.session = get_random_u64() ?: 1;
 	vm = kvmft_vm_get_by_id(arg.vm_id);
 	if (!vm) {
@@ -494,21 +581,30 @@ static long kvmft_ioctl_log_open(struct kvmft_log_open __user *uarg)
 	lf->writer = writer;
 
 	mutex_lock(&kvmft_lock);
-	err = kvmft_log_claim(vm, writer, &arg);
+	err = kvmft_log_claim(vm, &arg, &unpin);
 	mutex_unlock(&kvmft_lock);
 	if (err)
 		goto err_claim;
+	/* Our own call holds the module: the orphan's pin may go. */
+	if (unpin)
+		module_put(THIS_MODULE);
 	/* The log starts where interception does: wait until it is on. */
-	kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_KILLABLE);
+	if (!resume)
+		kvmft_vm_sync_vcpus(vm, KVMFT_SYNC_KILLABLE);
 	if (copy_to_user(uarg, &arg, min_t(u32, usize, sizeof(arg)))) {
-		kvmft_log_file_close(lf);
-		return -EFAULT;
+		fd = -EFAULT;
+		goto err_fd;
 	}
 	/* From here the fd owns lf and the VM reference. */
 	fd = anon_inode_getfd("kvmft-log", &kvmft_log_fops, lf,
 			      (writer ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		kvmft_log_file_close(lf);
+	if (fd >= 0)
+		return fd;
+err_fd:
+	/* A new KEEP session nobody learnt of ends; a resumed one waits on. */
+	if (!resume && (arg.flags & KVMFT_LOG_KEEP))
+		kvmft_log_end_keep(vm);
+	kvmft_log_file_close(lf);
 	return fd;
 
 err_claim:

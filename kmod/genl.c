@@ -45,6 +45,7 @@ static const struct nla_policy kvmft_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_OUTQ_MAX_PKTS]	= { .type = NLA_U32 },
 	[KVMFT_A_OUTQ_MAX_BYTES] = { .type = NLA_U32 },
 	[KVMFT_A_DIVERGED_WHY]	= NLA_POLICY_MAX(NLA_U32, __KVMFT_DIV_LAST - 1),
+	[KVMFT_A_LOG_ACKED]	= { .type = NLA_U64 },
 };
 
 static struct genl_family kvmft_genl_family;
@@ -69,7 +70,7 @@ static int kvmft_put_stats(struct sk_buff *skb, struct kvmft_vm *vm)
 static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
 {
 	struct kvmft_log *log = &vm->log;
-	u64 session, seq, shipped, replayed, diverged;
+	u64 session, seq, shipped, replayed, diverged, acked;
 	u32 flags = 0, why;
 
 	spin_lock(&log->lock);
@@ -79,6 +80,12 @@ static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
 	replayed = log->replayed;
 	diverged = log->diverged;
 	why = log->diverged_why;
+	acked = log->acked;
+	if (READ_ONCE(vm->role) == KVMFT_ROLE_PRIMARY && log->keep) {
+		flags |= KVMFT_VM_F_KEEP;
+		if (!log->has_reader)
+			flags |= KVMFT_VM_F_NO_READER;
+	}
 	if (READ_ONCE(vm->role) == KVMFT_ROLE_BACKUP) {
 		if (log->promoted)
 			flags |= KVMFT_VM_F_PROMOTING;
@@ -96,6 +103,8 @@ static int kvmft_put_log(struct sk_buff *skb, struct kvmft_vm *vm)
 	    nla_put_u64_64bit(skb, KVMFT_A_DIVERGED_SEQ, diverged,
 			      KVMFT_A_PAD) ||
 	    (diverged && nla_put_u32(skb, KVMFT_A_DIVERGED_WHY, why)) ||
+	    ((flags & KVMFT_VM_F_KEEP) &&
+	     nla_put_u64_64bit(skb, KVMFT_A_LOG_ACKED, acked, KVMFT_A_PAD)) ||
 	    nla_put_u32(skb, KVMFT_A_VM_FLAGS, flags))
 		return -EMSGSIZE;
 	return 0;
@@ -378,7 +387,7 @@ static int kvmft_nl_ack(struct sk_buff *skb, struct genl_info *info)
 	vm = kvmft_nl_vm_get(info);
 	if (!vm)
 		return -ENOENT;
-	err = kvmft_outq_ack(vm, nla_get_u64(info->attrs[KVMFT_A_LOG_SEQ]));
+	err = kvmft_log_ack(vm, nla_get_u64(info->attrs[KVMFT_A_LOG_SEQ]));
 	if (err == -EINVAL)
 		NL_SET_ERR_MSG(info->extack, "VM is not a primary");
 	else if (err == -ERANGE)

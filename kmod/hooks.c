@@ -587,7 +587,7 @@ int kvmft_rdmsr_exit(struct kvmft_vm *vm, struct kvm_vcpu *vcpu)
 	case KVMFT_ROLE_PRIMARY:
 		/* Room first: the read cannot be undone once KVM did it. */
 		if (vs && !kvmft_log_has_room(vm, sizeof(m)) &&
-		    vm->log.has_reader) {
+		    kvmft_log_recording(&vm->log)) {
 			vs->need_wait = true;
 			kvmft_landmark_refused(vm, vcpu);
 			return -EINTR;

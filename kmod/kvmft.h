@@ -100,18 +100,28 @@ struct kvmft_vcpu_state {
 	u64 tsc_max;		/* highest TSC value replayed */
 };
 
+/*
+ * A primary's log has two positions in one ring: the kfifo's own `out`,
+ * the first byte of record acked + 1, and the read point `rd` (out <= rd
+ * <= in). Without KEEP both move together, as a read consumes; with KEEP
+ * only an ack moves `out`, so the ring bounds the unacked records.
+ */
 struct kvmft_log {
 	spinlock_t lock;		/* producers and consumers of fifo */
 	DECLARE_KFIFO_PTR(fifo, u8);
 	void *buf;
 	wait_queue_head_t wq;		/* readers, writers, waiting vCPUs */
+	struct mutex rd_mutex;		/* primary: copy-out, ack, resume */
 	u64 next_seq;			/* seq of the next record appended */
 	u64 session;			/* this recording's id, in every CRC */
 	u32 state_every;		/* primary: a state record each N */
 	bool has_reader;		/* a READ fd is open (primary) */
 	bool has_writer;		/* a WRITE fd is open (backup) */
-	bool writer_done;		/* the writer closed: none for now */
+	bool keep;			/* primary: KEEP session (under both locks) */
+	bool pinned;			/* a KEEP orphan pins the module; kvmft_lock */
 	bool promoted;			/* backup: replay what is here, go live */
+	unsigned int rd;		/* primary: read point, kfifo index */
+	u64 acked;			/* primary: last seq acked (KEEP) */
 	u64 shipped;			/* primary: last seq read out */
 	u64 replayed;			/* backup: last seq taken */
 	u64 diverged;			/* backup: seq that did not match, or 0 */
@@ -366,6 +376,23 @@ int kvmft_log_take(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 		   void *fixed, u16 fixed_len, bool match, void *data,
 		   u16 data_len, u64 *seq);
 bool kvmft_log_ready(struct kvmft_vm *vm);
+int kvmft_log_ack(struct kvmft_vm *vm, u64 pos);
+int kvmft_log_end_keep(struct kvmft_vm *vm);
+void kvmft_log_peek_at(struct kvmft_log *log, unsigned int idx, void *buf,
+		       unsigned int len);
+
+/* Primary: is anyone recording (a reader, or a KEEP session without one)? */
+static inline bool kvmft_log_recording(const struct kvmft_log *log)
+{
+	return log->has_reader || log->keep;
+}
+
+/* Primary: bytes recorded but not read yet. */
+static inline unsigned int kvmft_log_unread(const struct kvmft_log *log)
+{
+	return READ_ONCE(log->fifo.kfifo.in) - READ_ONCE(log->rd);
+}
+
 bool kvmft_log_promote_done(struct kvmft_vm *vm);
 bool kvmft_log_has_room(struct kvmft_vm *vm, size_t bytes);
 int kvmft_log_peek_event(struct kvmft_vm *vm, struct kvmft_rec_event *ev,

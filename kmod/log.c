@@ -18,6 +18,7 @@ int kvmft_log_init(struct kvmft_log *log)
 
 	spin_lock_init(&log->lock);
 	init_waitqueue_head(&log->wq);
+	mutex_init(&log->rd_mutex);
 	log->buf = vmalloc(bytes);
 	if (!log->buf)
 		return -ENOMEM;
@@ -164,7 +165,7 @@ int kvmft_log_append(struct kvmft_vm *vm, struct kvm_vcpu *vcpu, u16 type,
 	bool state;
 
 	spin_lock(&log->lock);
-	if (!log->has_reader) {
+	if (!kvmft_log_recording(log)) {
 		spin_unlock(&log->lock);
 		return -ENODEV;
 	}
@@ -376,7 +377,7 @@ bool kvmft_log_ready(struct kvmft_vm *vm)
 	spin_lock(&log->lock);
 	switch (READ_ONCE(vm->role)) {
 	case KVMFT_ROLE_PRIMARY:
-		ready = !log->has_reader ||
+		ready = !kvmft_log_recording(log) ||
 			(kfifo_avail(&log->fifo) >= KVMFT_REC_MAX_LEN +
 						    KVMFT_REC_STATE_LEN &&
 			 !kvmft_outq_full(vm));
@@ -395,6 +396,98 @@ bool kvmft_log_ready(struct kvmft_vm *vm)
 	}
 	spin_unlock(&log->lock);
 	return ready;
+}
+
+/*
+ * Primary: copy @len bytes at kfifo index @idx (between `out` and `in`,
+ * where neither the vCPU nor anyone but the rd_mutex holder writes).
+ */
+void kvmft_log_peek_at(struct kvmft_log *log, unsigned int idx, void *buf,
+		       unsigned int len)
+{
+	unsigned int size = log->fifo.kfifo.mask + 1;
+	unsigned int off = idx & log->fifo.kfifo.mask;
+	unsigned int l = min(len, size - off);
+	u8 *data = log->fifo.kfifo.data;
+
+	memcpy(buf, data + off, l);
+	memcpy((u8 *)buf + l, data, len - l);
+}
+
+/*
+ * The backup holds every record up to @pos. A KEEP session's log lets
+ * them go: the vCPU may have room again, and a reader behind skips them.
+ * Then the output queue releases the packets they cover. Errors as
+ * kvmft_outq_ack()'s.
+ */
+int kvmft_log_ack(struct kvmft_vm *vm, u64 pos)
+{
+	struct kvmft_log *log = &vm->log;
+	unsigned int idx, in;
+	struct kvmft_rec h;
+	bool walk;
+	u64 seq;
+	int err = 0;
+
+	mutex_lock(&log->rd_mutex);
+	spin_lock(&log->lock);
+	if (READ_ONCE(vm->role) != KVMFT_ROLE_PRIMARY || READ_ONCE(vm->detached))
+		err = -EINVAL;
+	else if (pos > log->next_seq - 1)
+		err = -ERANGE;
+	walk = !err && log->keep && pos > log->acked;
+	in = log->fifo.kfifo.in;
+	idx = log->fifo.kfifo.out;
+	seq = log->acked;
+	spin_unlock(&log->lock);
+	if (walk) {
+		/* Whole records below `in`; only an ack (we) frees them. */
+		while (seq < pos && in - idx >= sizeof(h)) {
+			kvmft_log_peek_at(log, idx, &h, sizeof(h));
+			idx += sizeof(h) + h.len;
+			seq = h.seq;
+		}
+		spin_lock(&log->lock);
+		if (seq == pos && idx - log->fifo.kfifo.out <= in - log->fifo.kfifo.out) {
+			log->fifo.kfifo.out = idx;
+			log->acked = pos;
+			if ((int)(idx - log->rd) > 0) {
+				log->rd = idx;
+				log->shipped = pos;
+			}
+		} else {
+			err = -EILSEQ;
+		}
+		spin_unlock(&log->lock);
+		WARN_ONCE(err, "kvmft: VM %u: record %llu not found in its log (at %llu)\n",
+			  vm->id, pos, seq);
+		wake_up_interruptible(&log->wq);
+	}
+	mutex_unlock(&log->rd_mutex);
+	return err ?: kvmft_outq_ack(vm, pos);
+}
+
+/*
+ * A KEEP session ends as one without KEEP: the records read go now, and
+ * closing the reader ends recording. -EINVAL if it is no KEEP session.
+ */
+int kvmft_log_end_keep(struct kvmft_vm *vm)
+{
+	struct kvmft_log *log = &vm->log;
+	int err = 0;
+
+	mutex_lock(&log->rd_mutex);
+	spin_lock(&log->lock);
+	if (log->keep) {
+		log->keep = false;
+		log->fifo.kfifo.out = log->rd;
+	} else {
+		err = -EINVAL;
+	}
+	spin_unlock(&log->lock);
+	mutex_unlock(&log->rd_mutex);
+	wake_up_interruptible(&log->wq);
+	return err;
 }
 
 /* Role changes, detach, divergence: whoever waits on the VM's log. */

@@ -341,6 +341,7 @@ int kvmft_vm_promote(struct kvmft_vm *vm, struct netlink_ext_ack *extack)
 static void kvmft_vm_detach_work(struct work_struct *work)
 {
 	struct kvmft_vm *vm = container_of(work, struct kvmft_vm, detach_work);
+	bool pinned;
 
 	/* Nothing held goes out; the tap is left alone. */
 	kvmft_outq_detach(vm);
@@ -353,12 +354,18 @@ static void kvmft_vm_detach_work(struct work_struct *work)
 	hash_del_rcu(&vm->hnode);
 	list_del(&vm->node);
 	kvmft_genl_notify(vm, KVMFT_EVENT_DESTROY, GFP_KERNEL);
+	/* A KEEP session without a reader held the module: no longer. */
+	pinned = vm->log.pinned;
+	vm->log.pinned = false;
 	mutex_unlock(&kvmft_lock);
 	synchronize_rcu();
 	kvmft_log_wake(vm);
 	complete_all(&vm->detach_done);
 	kvmft_vm_put(vm);	/* the table's reference */
 	kvmft_vm_put(vm);	/* this work's */
+	/* Unload waits for this work (destroy_workqueue) before the code goes. */
+	if (pinned)
+		module_put(THIS_MODULE);
 }
 
 /*

@@ -1521,4 +1521,232 @@ TEST_F_TIMEOUT(small_log, waits, 900)
 	kvmft_nl_close(&nl);
 }
 
+#define REFCNT_PATH	"/sys/module/kvmft/refcnt"
+
+static long module_refcnt(void)
+{
+	char buf[32] = "";
+	int fd = open(REFCNT_PATH, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
+}
+
+/* Wait until the module's reference count is @want; returns the last. */
+static long refcnt_wait(long want)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	time_t end = time(NULL) + EVENT_TIMEOUT_MS / 1000;
+	long r;
+
+	while ((r = module_refcnt()) != want && time(NULL) < end)
+		nanosleep(&ts, NULL);
+	return r;
+}
+
+/* Read @fd to its end, acking each read on the fd: a pair's primary. */
+struct keep_reader {
+	pthread_t thread;
+	int fd;
+	struct rec_buf *rb;
+	int rc;
+};
+
+static void *keep_read_acking(void *arg)
+{
+	struct keep_reader *k = arg;
+	ssize_t n;
+
+	while ((n = log_read_some(k->fd, k->rb)) > 0) {
+		if (ioctl(k->fd, KVMFT_IOC_LOG_ACK, &k->rb->nrec)) {
+			n = -errno;
+			break;
+		}
+	}
+	k->rc = (int)n;
+	return NULL;
+}
+
+/* LOG_OPEN with every field: the reply comes back in @lo. */
+static int keep_open(uint32_t id, uint32_t flags, uint64_t session,
+		     struct kvmft_log_open *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->size = sizeof(*lo);
+	lo->vm_id = id;
+	lo->flags = flags;
+	lo->session = session;
+	return __kvmft_log_open_arg(lo);
+}
+
+/*
+ * A KEEP session (docs/ftd-restart.md): a record leaves the log when it
+ * is acked, not when read. A primary whose reader closes stays a primary
+ * and records until its unacked records fill the log, then waits, with
+ * the module pinned; a reader that RESUMEs the session starts at the
+ * record after the last ack and reads the same bytes again; a backup
+ * replays the run from the records acked before and read after, with A's
+ * checksum. Refusals name their cause; LOG_END or DETACH end an orphan.
+ */
+TEST_F_TIMEOUT(small_log, keep, 900)
+{
+	const uint64_t n = 5000;	/* ~400 KiB of records */
+	const uint32_t keep = KVMFT_LOG_READ | KVMFT_LOG_KEEP;
+	struct vm_job ja = { .iters = n }, jb = { .iters = n };
+	struct rec_buf rb = { 0 }, again = { 0 }, full = { 0 };
+	struct keep_reader kr = { 0 };
+	struct kvmft_log_open lo;
+	struct kvmft_vm_info vm;
+	struct csum_vm a, b, c;
+	struct log_job wr;
+	struct kvmft_nl nl;
+	uint64_t acked, read_to, seq, sum_log;
+	long base;
+	size_t off;
+	uint32_t id;
+	int fd, end;
+
+	REQUIRE_KVMFT_ADMIN();
+	ASSERT_LT(0, self->saved_kb);
+	ASSERT_EQ(0, log_kb_write("64"));
+	base = module_refcnt();
+	ASSERT_LE(0, base) TH_LOG("%s: %s", REFCNT_PATH, strerror(-base));
+	kvmft_nl_open(&nl);
+
+	csum_vm_create(&a, csum_random_seed());
+	id = kvmft_attach(&nl, a.vm->fd, getpid());
+	fd = keep_open(id, keep, 0, &lo);
+	ASSERT_LE(0, fd) TH_LOG("LOG_OPEN(READ|KEEP): %s: %s", strerror(-fd),
+				lo.reason);
+	rb.session = lo.session;
+	EXPECT_EQ(0U, lo.acked);
+	ja.cv = &a;
+	ASSERT_EQ(0, pthread_create(&ja.thread, NULL, vm_runner, &ja));
+
+	/* Read and ack (genl); read more, unacked; the reader goes. */
+	ASSERT_LT(0, log_read_some(fd, &rb));
+	acked = rb.nrec;
+	kvmft_ack(&nl, id, acked);
+	ASSERT_LT(0, log_read_some(fd, &rb));
+	read_to = rb.nrec;
+	close(fd);
+
+	/* A records on until 64 KiB are unacked, then waits: a primary. */
+	do {
+		kvmft_get_vm(&nl, id, &vm);
+		seq = vm.log_seq;
+		usleep(300 * 1000);
+		kvmft_get_vm(&nl, id, &vm);
+	} while (vm.log_seq != seq);
+	EXPECT_EQ(KVMFT_ROLE_PRIMARY, vm.role);
+	EXPECT_EQ(KVMFT_VM_F_KEEP | KVMFT_VM_F_NO_READER, vm.flags);
+	EXPECT_EQ(acked, vm.acked);
+	EXPECT_LT(read_to, vm.log_seq);
+	EXPECT_LT(0U, vm.stats[KVMFT_STAT_LOG_WAITS]);
+	EXPECT_GT(n, vm.stats[KVMFT_STAT_RDTSC]) TH_LOG("A ran on past a full log");
+	EXPECT_EQ(base + 1, module_refcnt()) TH_LOG("an orphan must pin the module");
+
+	/* Refusals, each naming its cause, and changing nothing. */
+	EXPECT_EQ(-EBUSY, keep_open(id, KVMFT_LOG_READ, 0, &lo));
+	EXPECT_NE(NULL, strstr(lo.reason, "KVMFT_LOG_RESUME")) TH_LOG("%s", lo.reason);
+	EXPECT_EQ(-EBUSY, keep_open(id, keep | KVMFT_LOG_RESUME, rb.session + 1, &lo));
+	EXPECT_NE(NULL, strstr(lo.reason, "records session")) TH_LOG("%s", lo.reason);
+	EXPECT_EQ(-EINVAL, keep_open(id, keep | KVMFT_LOG_RESUME, 0, &lo));
+	EXPECT_NE(0, lo.reason[0]);
+	EXPECT_EQ(-EINVAL, keep_open(id, KVMFT_LOG_READ | KVMFT_LOG_RESUME,
+				     rb.session, &lo));
+	EXPECT_EQ(-EINVAL, keep_open(id, KVMFT_LOG_WRITE | KVMFT_LOG_KEEP,
+				     rb.session, &lo));
+	EXPECT_EQ(-ERANGE, __kvmft_ack(&nl, id, vm.log_seq + 1));
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(KVMFT_VM_F_KEEP | KVMFT_VM_F_NO_READER, vm.flags);
+	EXPECT_EQ(acked, vm.acked);
+
+	/* RESUME: from the record after the last ack, the same bytes again. */
+	fd = keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
+	ASSERT_LE(0, fd) TH_LOG("RESUME: %s: %s", strerror(-fd), lo.reason);
+	EXPECT_EQ(acked, lo.acked);
+	EXPECT_EQ(vm.log_seq, lo.recorded);
+	EXPECT_EQ(-EBUSY, keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo));
+	EXPECT_NE(NULL, strstr(lo.reason, "has a reader")) TH_LOG("%s", lo.reason);
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(KVMFT_VM_F_KEEP, vm.flags);
+	again.session = rb.session;
+	again.nrec = acked;	/* log_read_some() wants acked + 1 first */
+	kr.fd = fd;
+	kr.rb = &again;
+	ASSERT_EQ(0, pthread_create(&kr.thread, NULL, keep_read_acking, &kr));
+	pthread_join(ja.thread, NULL);
+	csum_vm_destroy(&a);	/* detach: the reader gets the rest, then 0 */
+	pthread_join(kr.thread, NULL);
+	ASSERT_EQ(0, kr.rc) TH_LOG("reading after RESUME: %s", strerror(-kr.rc));
+	close(fd);
+	EXPECT_EQ(base, refcnt_wait(base));
+
+	off = (const uint8_t *)rec_buf_at(&rb, acked) - rb.data;
+	ASSERT_LE(rb.len - off, again.len);
+	EXPECT_EQ(0, memcmp(rb.data + off, again.data, rb.len - off))
+		TH_LOG("records %llu..%llu differ when read again",
+		       (unsigned long long)acked + 1, (unsigned long long)read_to);
+
+	/* The run: records 1..acked as read first, the rest after RESUME. */
+	full.session = rb.session;
+	full.len = off + again.len;
+	full.cap = full.len;
+	full.nrec = again.nrec;
+	full.data = malloc(full.len);
+	ASSERT_NE(NULL, full.data);
+	memcpy(full.data, rb.data, off);
+	memcpy(full.data + off, again.data, again.len);
+	ASSERT_EQ(0, csum_from_log(&full, &sum_log));
+	EXPECT_EQ(ja.sum, sum_log) TH_LOG("the kept log does not hold what A read");
+
+	csum_vm_create(&b, csum_random_seed());
+	id = kvmft_attach(&nl, b.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_WRITE, &full.session);
+	jb.cv = &b;
+	ASSERT_EQ(0, pthread_create(&jb.thread, NULL, vm_runner, &jb));
+	log_job_write(&wr, fd, &full);
+	pthread_join(jb.thread, NULL);
+	ASSERT_EQ(0, log_job_join(&wr, JOIN_TIMEOUT_S)) TH_LOG("writer stuck");
+	EXPECT_EQ(0, wr.rc);
+	EXPECT_EQ(ja.sum, jb.sum) TH_LOG("replay of the kept log diverged");
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(full.nrec, vm.replayed);
+	EXPECT_EQ(0U, vm.diverged);
+	csum_vm_destroy(&b);
+
+	/* LOG_END: closing ends the session; DETACH ends an orphan. */
+	csum_vm_create(&c, csum_random_seed());
+	id = kvmft_attach(&nl, c.vm->fd, getpid());
+	fd = kvmft_log_open(id, KVMFT_LOG_READ, NULL);
+	EXPECT_EQ(-1, ioctl(fd, KVMFT_IOC_LOG_END));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("LOG_END without KEEP");
+	close(fd);
+	fd = kvmft_log_open(id, keep, NULL);
+	end = ioctl(fd, KVMFT_IOC_LOG_END);
+	EXPECT_EQ(0, end) TH_LOG("LOG_END: %s", strerror(errno));
+	close(fd);
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_NONE, vm.role) TH_LOG("LOG_END, then close: still recording");
+	EXPECT_EQ(base, refcnt_wait(base));
+	fd = kvmft_log_open(id, keep, NULL);
+	close(fd);
+	kvmft_get_vm(&nl, id, &vm);
+	EXPECT_EQ(KVMFT_ROLE_PRIMARY, vm.role);
+	EXPECT_EQ(base + 1, module_refcnt());
+	kvmft_detach(&nl, id);
+	EXPECT_EQ(base, refcnt_wait(base)) TH_LOG("detach left the module pinned");
+	csum_vm_destroy(&c);
+
+	rec_buf_free(&rb);
+	rec_buf_free(&again);
+	rec_buf_free(&full);
+	kvmft_nl_close(&nl);
+}
+
 TEST_HARNESS_MAIN

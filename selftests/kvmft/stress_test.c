@@ -16,6 +16,13 @@
  *                          guest must never see an exit kvmft left behind
  *   ftrace_toggle          sysctl kernel.ftrace_enabled=0 tried again and
  *                          again under a recording VM
+ *   keep_reopen_vs_append  a KEEP session's reader closes and RESUMEs at
+ *                          random while the vCPU appends and acks come:
+ *                          the records read form the run, none missing,
+ *                          none doubled
+ *   keep_orphan_end        a KEEP session without a reader, its vCPU
+ *                          waiting on a full log: rmmod is refused; DETACH
+ *                          or the VMM's exit frees the vCPU and the module
  *
  * Every test ends with the module's live objects back where they were.
  */
@@ -27,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -630,6 +638,254 @@ TEST(ftrace_toggle)
 	}
 	write_file(FTRACE_SYSCTL, "1");
 	kvmft_nl_close(&nl);
+}
+
+/* The guest's run on a thread of its own, which ends it (detach). */
+struct keep_vm {
+	pthread_t thread;
+	pthread_mutex_t lock;	/* held while the reader is away */
+	struct csum_vm cv;
+	uint64_t n, sum;
+};
+
+static void *keep_vm_run(void *arg)
+{
+	struct keep_vm *k = arg;
+
+	k->sum = csum_vm_run(&k->cv, k->n, CSUM_DEFAULT_PORT, 0);
+	pthread_mutex_lock(&k->lock);
+	csum_vm_destroy(&k->cv);
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+static int keep_open(uint32_t id, uint32_t flags, uint64_t session,
+		     struct kvmft_log_open *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->size = sizeof(*lo);
+	lo->vm_id = id;
+	lo->flags = flags;
+	lo->session = session;
+	return __kvmft_log_open_arg(lo);
+}
+
+/* The checksum the guest computed from the values in @rb (RDTSC, IN). */
+static int keep_csum(const struct rec_buf *rb, uint64_t *sum)
+{
+	uint64_t c = CSUM_INIT;
+	size_t off = 0;
+
+	while (off < rb->len) {
+		const uint8_t *p = rb->data + off + sizeof(struct kvmft_rec);
+		struct kvmft_rec_tsc t;
+		struct kvmft_rec_pio pio;
+		struct kvmft_rec h;
+		uint32_t i, v;
+
+		memcpy(&h, rb->data + off, sizeof(h));
+		if (h.type == KVMFT_REC_RDTSC) {
+			memcpy(&t, p, sizeof(t));
+			c = csum_fold(c, t.tsc);
+		} else if (h.type == KVMFT_REC_PIO_IN) {
+			memcpy(&pio, p, sizeof(pio));
+			for (i = 0; i < pio.count; i++) {
+				memcpy(&v, p + sizeof(pio) + 4 * i, 4);
+				c = csum_fold(c, v);
+			}
+		} else if (h.type != KVMFT_REC_STATE) {
+			return -EPROTO;
+		}
+		off += sizeof(h) + h.len;
+	}
+	*sum = c;
+	return 0;
+}
+
+/*
+ * The reader of a KEEP session reads, acks some of what it read (not
+ * always all, not always at once) and now and then closes and RESUMEs,
+ * while the guest appends. After a RESUME it must read from the record
+ * after the last ack on, so the records kept (up to each ack, then what
+ * came after) are the whole run: in sequence (log_read_some() checks each
+ * record's seq and CRC) and with the guest's checksum.
+ */
+TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
+{
+	const uint32_t keep = KVMFT_LOG_READ | KVMFT_LOG_KEEP;
+	int i, n = iters(), resumes = 0;
+	struct kvmft_nl nl;
+	uint64_t live0;
+
+	REQUIRE_KVMFT_ADMIN();
+	ASSERT_LT(0, self->saved_kb);
+	ASSERT_EQ(0, write_file(LOG_KB_PARAM, "64"));
+	kvmft_nl_open(&nl);
+	live0 = live_start();
+	srandom(getpid());
+	for (i = 0; i < n; i++) {
+		struct keep_vm k = { .n = 3000 };
+		struct rec_buf rb = { 0 };
+		struct kvmft_log_open lo;
+		uint64_t acked = 0, sum;
+		ssize_t r;
+		uint32_t id;
+		int fd;
+
+		pthread_mutex_init(&k.lock, NULL);
+		csum_vm_create(&k.cv, i);
+		id = kvmft_attach(&nl, k.cv.vm->fd, getpid());
+		fd = keep_open(id, keep, 0, &lo);
+		ASSERT_LE(0, fd) TH_LOG("round %d: %s", i, lo.reason);
+		rb.session = lo.session;
+		ASSERT_EQ(0, pthread_create(&k.thread, NULL, keep_vm_run, &k));
+		while ((r = log_read_some(fd, &rb)) > 0) {
+			if (random() % 3) {
+				/* Anything between the last ack and the last read. */
+				acked += random() % (rb.nrec - acked + 1);
+				ASSERT_EQ(0, ioctl(fd, KVMFT_IOC_LOG_ACK, &acked))
+					TH_LOG("round %d: ack %llu: %s", i,
+					       (unsigned long long)acked,
+					       strerror(errno));
+			}
+			if (random() % 5)
+				continue;
+			/* The reader goes away and comes back, if the VM is still there. */
+			pthread_mutex_lock(&k.lock);
+			close(fd);
+			sleep_ms(random() % 3);
+			fd = keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
+			pthread_mutex_unlock(&k.lock);
+			ASSERT_LE(0, fd) TH_LOG("round %d: RESUME: %s: %s", i,
+						strerror(-fd), lo.reason);
+			ASSERT_EQ(acked, lo.acked) TH_LOG("round %d", i);
+			/* Read again from acked + 1. */
+			rb.len = acked ? (const uint8_t *)rec_buf_at(&rb, acked) - rb.data : 0;
+			rb.nrec = acked;
+			resumes++;
+		}
+		ASSERT_EQ(0, r) TH_LOG("round %d: read: %s", i, strerror(-r));
+		close(fd);
+		pthread_join(k.thread, NULL);
+		ASSERT_EQ(0, keep_csum(&rb, &sum));
+		EXPECT_EQ(k.sum, sum) TH_LOG("round %d: the records kept are not the run", i);
+		rec_buf_free(&rb);
+		pthread_mutex_destroy(&k.lock);
+	}
+	TH_LOG("%d rounds, %d resumes", n, resumes);
+	EXPECT_TRUE(live_back_to(live0));
+	kvmft_nl_close(&nl);
+}
+
+/*
+ * The VMM of a KEEP session, in a child that can die: attach, LOG_OPEN
+ * (READ|KEEP), close the reader, run the guest (which then waits on a
+ * full log). Sends the VM id and session to @wfd.
+ */
+static void keep_orphan_child(int wfd, int round)
+{
+	struct kvmft_log_open lo;
+	struct kvmft_nl cnl;
+	struct csum_vm a;
+	uint64_t msg[2];
+	int fd;
+
+	kvmft_nl_open(&cnl);
+	csum_vm_create(&a, round);
+	msg[0] = kvmft_attach(&cnl, a.vm->fd, getpid());
+	fd = keep_open(msg[0], KVMFT_LOG_READ | KVMFT_LOG_KEEP, 0, &lo);
+	if (fd < 0)
+		_exit(1);
+	msg[1] = lo.session;
+	close(fd);
+	if (write(wfd, msg, sizeof(msg)) != sizeof(msg))
+		_exit(1);
+	csum_vm_run(&a, 3000, CSUM_DEFAULT_PORT, 0);
+	_exit(0);
+}
+
+/*
+ * A KEEP session whose reader closed (before the guest runs, or while it
+ * appends), with its vCPU waiting on a log full of unacked records: the
+ * module is pinned (rmmod refused), and the session ends by DETACH, the
+ * guest then running to its end, or by its VMM's death. A RESUME then
+ * finds nothing, and the module unloads again.
+ */
+TEST_F_TIMEOUT(full, keep_orphan_end, 6 * 3600)
+{
+	const uint32_t keep = KVMFT_LOG_READ | KVMFT_LOG_KEEP;
+	int i, n = iters(), r;
+	struct kvmft_nl nl;
+	uint64_t live0;
+
+	REQUIRE_KVMFT_ADMIN();
+	ASSERT_LT(0, self->saved_kb);
+	ASSERT_EQ(0, write_file(LOG_KB_PARAM, "64"));
+	kvmft_nl_open(&nl);
+	live0 = live_start();
+	for (i = 0; i < n; i++) {
+		struct keep_vm k = { .n = 3000 };
+		struct kvmft_log_open lo;
+		bool by_exit = i & 1;
+		uint64_t msg[2];
+		int fd, p[2], status;
+		uint32_t id;
+		pid_t pid = 0;
+
+		pthread_mutex_init(&k.lock, NULL);
+		if (by_exit) {
+			ASSERT_EQ(0, pipe(p));
+			pid = fork();
+			ASSERT_LE(0, pid);
+			if (!pid)
+				keep_orphan_child(p[1], i);
+			close(p[1]);
+			ASSERT_EQ((ssize_t)sizeof(msg), read(p[0], msg, sizeof(msg)));
+			close(p[0]);
+			id = msg[0];
+		} else {
+			csum_vm_create(&k.cv, i);
+			id = kvmft_attach(&nl, k.cv.vm->fd, getpid());
+			fd = keep_open(id, keep, 0, &lo);
+			ASSERT_LE(0, fd) TH_LOG("round %d: %s", i, lo.reason);
+			msg[1] = lo.session;
+			if (i % 4)
+				close(fd);	/* before the guest runs, or ... */
+			ASSERT_EQ(0, pthread_create(&k.thread, NULL, keep_vm_run, &k));
+			if (!(i % 4)) {
+				sleep_ms(i % 7);
+				close(fd);	/* ... while it appends */
+			}
+		}
+		ASSERT_TRUE(vcpu_waits(&nl, id)) TH_LOG("round %d", i);
+		if (i % 3 == 0) {
+			r = syscall(SYS_delete_module, "kvmft", O_NONBLOCK) ? -errno : 0;
+			ASSERT_NE(0, r) TH_LOG("round %d: kvmft unloaded under a kept session", i);
+		}
+		if (by_exit) {
+			struct kvmft_vm_info vm;
+			double end = now_s() + PROMPT_S;
+
+			kill(pid, SIGKILL);
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			while (!__kvmft_get_vm(&nl, id, &vm) && now_s() < end)
+				sleep_ms(10);
+		} else {
+			kvmft_detach(&nl, id);
+			pthread_join(k.thread, NULL);	/* runs live to its end */
+		}
+		r = keep_open(id, keep | KVMFT_LOG_RESUME, msg[1], &lo);
+		EXPECT_TRUE(r == -ENOENT) TH_LOG("round %d: RESUME after the end: %d %s",
+						 i, r, lo.reason);
+		if (r >= 0)
+			close(r);
+		pthread_mutex_destroy(&k.lock);
+	}
+	EXPECT_TRUE(live_back_to(live0));
+	kvmft_nl_close(&nl);
+	r = module_unload();
+	EXPECT_EQ(0, r) TH_LOG("rmmod after the sessions ended: %s", strerror(-r));
+	ASSERT_EQ(0, module_load());
 }
 
 TEST_HARNESS_MAIN

@@ -115,7 +115,9 @@
  *   backup holds every record up to this position. The primary releases,
  *   in arrival order, the held packets tagged at or below it, and every
  *   later packet tagged at or below it passes at once. An ack below an
- *   earlier one changes nothing. The same as KVMFT_IOC_LOG_ACK on the
+ *   earlier one changes nothing. A KEEP session's log lets go of the
+ *   records up to it, and a reader not yet past it skips to it. The same
+ *   as KVMFT_IOC_LOG_ACK on the
  *   primary's log fd, which is cheaper (docs/decisions.md).
  *   errors: ENOENT, EINVAL (not a primary), ERANGE (past the last record
  *           recorded), EPERM.

@@ -163,37 +163,42 @@ static int rec_buf_reserve(struct rec_buf *rb, size_t more)
 	return 0;
 }
 
-int log_read_all(int fd, struct rec_buf *rb)
+ssize_t log_read_some(int fd, struct rec_buf *rb)
 {
 	ssize_t n;
 	long r;
 	size_t off;
 
-	for (;;) {
-		if (rec_buf_reserve(rb, LOG_READ_BUF))
-			return -ENOMEM;
+	if (rec_buf_reserve(rb, LOG_READ_BUF))
+		return -ENOMEM;
+	do {
 		n = read(fd, rb->data + rb->len, LOG_READ_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		/* Whole records only, each the next in sequence. */
-		for (off = rb->len; off < rb->len + (size_t)n; off += r) {
-			struct kvmft_rec h;
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* Whole records only, each the next in sequence. */
+	for (off = rb->len; off < rb->len + (size_t)n; off += r) {
+		struct kvmft_rec h;
 
-			r = kvmft_rec_check(rb->data + off,
-					    rb->len + n - off, rb->nrec + 1,
-					    rb->session);
-			if (r < 0)
-				return (int)r;
-			memcpy(&h, rb->data + off, sizeof(h));
-			rb->nrec++;
-			rb->ntype[h.type]++;
-		}
-		rb->len += n;
+		r = kvmft_rec_check(rb->data + off, rb->len + n - off,
+				    rb->nrec + 1, rb->session);
+		if (r < 0)
+			return r;
+		memcpy(&h, rb->data + off, sizeof(h));
+		rb->nrec++;
+		rb->ntype[h.type]++;
 	}
+	rb->len += n;
+	return n;
+}
+
+int log_read_all(int fd, struct rec_buf *rb)
+{
+	ssize_t n;
+
+	while ((n = log_read_some(fd, rb)) > 0)
+		;
+	return (int)n;
 }
 
 int log_write_all(int fd, const struct rec_buf *rb, size_t chunk)

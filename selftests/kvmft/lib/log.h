@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/kvmft.h>
 
 /* CRC-32/IEEE, as crc32_le(~0, ...) ^ ~0; pass 0 to start. */
@@ -54,6 +55,8 @@ void rec_buf_free(struct rec_buf *rb);
  * read, sequence from 1 without gaps, CRC). 0 or -errno.
  */
 int log_read_all(int fd, struct rec_buf *rb);
+/* One read() of @fd, checked and appended: bytes read, 0 or -errno. */
+ssize_t log_read_some(int fd, struct rec_buf *rb);
 /* write() all records of @rb to @fd, at most @chunk bytes (whole records)
  * per call. 0 or -errno. */
 int log_write_all(int fd, const struct rec_buf *rb, size_t chunk);

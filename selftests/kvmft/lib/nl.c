@@ -307,6 +307,7 @@ int kvmft_parse_vm(struct nlmsghdr *nlh, struct kvmft_vm_info *vm)
 	PARSE_ATTR(tb, KVMFT_A_DIVERGED_WHY, vm->diverged_why, nla_get_u32,
 		   uint32_t);
 	PARSE_ATTR(tb, KVMFT_A_VM_FLAGS, vm->flags, nla_get_u32, uint32_t);
+	PARSE_ATTR(tb, KVMFT_A_LOG_ACKED, vm->acked, nla_get_u64, uint64_t);
 	if (tb[KVMFT_A_STATS]) {
 		vm->present |= 1U << KVMFT_A_STATS;
 		nla_for_each_nested(a, tb[KVMFT_A_STATS], rem) {

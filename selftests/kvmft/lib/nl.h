@@ -52,6 +52,7 @@ struct kvmft_vm_info {
 	uint64_t diverged;	/* backup: record it stopped at, or 0 */
 	uint32_t diverged_why;	/* enum kvmft_divergence */
 	uint32_t flags;		/* KVMFT_VM_F_* */
+	uint64_t acked;		/* primary of a KEEP session: last acked */
 	uint64_t outq[KVMFT_OUTQ_MAX + 1];	/* KVMFT_A_OUTQ, by attribute */
 	uint32_t present;	/* bit per KVMFT_A_* seen */
 };

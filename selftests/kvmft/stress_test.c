@@ -646,6 +646,7 @@ struct keep_vm {
 	pthread_mutex_t lock;	/* held while the reader is away */
 	struct csum_vm cv;
 	uint64_t n, sum;
+	bool gone;		/* the VM is destroyed, under lock */
 };
 
 static void *keep_vm_run(void *arg)
@@ -655,6 +656,7 @@ static void *keep_vm_run(void *arg)
 	k->sum = csum_vm_run(&k->cv, k->n, CSUM_DEFAULT_PORT, 0);
 	pthread_mutex_lock(&k->lock);
 	csum_vm_destroy(&k->cv);
+	k->gone = true;
 	pthread_mutex_unlock(&k->lock);
 	return NULL;
 }
@@ -742,16 +744,28 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 		while ((r = log_read_some(fd, &rb)) > 0) {
 			if (random() % 3) {
 				/* Anything between the last ack and the last read. */
-				acked += random() % (rb.nrec - acked + 1);
-				ASSERT_EQ(0, ioctl(fd, KVMFT_IOC_LOG_ACK, &acked))
+				uint64_t to = acked + random() % (rb.nrec - acked + 1);
+				bool gone;
+
+				/* Refused (no longer a primary) once the VM has gone. */
+				pthread_mutex_lock(&k.lock);
+				r = ioctl(fd, KVMFT_IOC_LOG_ACK, &to) ? -errno : 0;
+				gone = k.gone;
+				pthread_mutex_unlock(&k.lock);
+				ASSERT_TRUE(!r || (gone && r == -EINVAL))
 					TH_LOG("round %d: ack %llu: %s", i,
-					       (unsigned long long)acked,
-					       strerror(errno));
+					       (unsigned long long)to, strerror(-r));
+				if (!r)
+					acked = to;
 			}
 			if (random() % 5)
 				continue;
 			/* The reader goes away and comes back, if the VM is still there. */
 			pthread_mutex_lock(&k.lock);
+			if (k.gone) {
+				pthread_mutex_unlock(&k.lock);
+				continue;
+			}
 			close(fd);
 			sleep_ms(random() % 3);
 			fd = keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
@@ -760,7 +774,8 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 						strerror(-fd), lo.reason);
 			ASSERT_EQ(acked, lo.acked) TH_LOG("round %d", i);
 			/* Read again from acked + 1. */
-			rb.len = acked ? (const uint8_t *)rec_buf_at(&rb, acked) - rb.data : 0;
+			if (acked < rb.nrec)
+				rb.len = (const uint8_t *)rec_buf_at(&rb, acked) - rb.data;
 			rb.nrec = acked;
 			resumes++;
 		}

@@ -75,19 +75,6 @@ static int write_file(const char *path, const char *val)
 	return r;
 }
 
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
-}
-
 static struct kvm_vm *hg_create(struct kvm_vcpu **vcpu, uint64_t test,
 				uint64_t a1)
 {

@@ -50,48 +50,6 @@ FIXTURE_VARIANT_ADD(replay, inl) { .flags = 0, .iters = 10000 };
 FIXTURE_VARIANT_ADD(replay, rdtscp) { .flags = CSUM_F_RDTSCP, .iters = 3000 };
 FIXTURE_VARIANT_ADD(replay, insl) { .flags = CSUM_F_INS, .iters = 3000 };
 
-/* The checksum the guest must have computed from the values in @rb. */
-static int csum_from_log(const struct rec_buf *rb, uint64_t *sum)
-{
-	uint64_t c = CSUM_INIT;
-	size_t off = 0;
-
-	while (off < rb->len) {
-		const uint8_t *p = rb->data + off + sizeof(struct kvmft_rec);
-		struct kvmft_rec_tsc t;
-		struct kvmft_rec_pio pio;
-		struct kvmft_rec h;
-		uint32_t i, v;
-
-		memcpy(&h, rb->data + off, sizeof(h));
-		switch (h.type) {
-		case KVMFT_REC_RDTSC:
-		case KVMFT_REC_RDTSCP:
-			memcpy(&t, p, sizeof(t));
-			c = csum_fold(c, t.tsc);
-			if (h.type == KVMFT_REC_RDTSCP)
-				c = csum_fold(c, (uint32_t)t.aux);
-			break;
-		case KVMFT_REC_STATE:
-			break;	/* the vCPU's state, not something it read */
-		case KVMFT_REC_PIO_IN:
-			memcpy(&pio, p, sizeof(pio));
-			if (pio.size != 4)
-				return -EPROTO;
-			for (i = 0; i < pio.count; i++) {
-				memcpy(&v, p + sizeof(pio) + 4 * i, 4);
-				c = csum_fold(c, v);
-			}
-			break;
-		default:
-			return -EPROTO;
-		}
-		off += sizeof(h) + h.len;
-	}
-	*sum = c;
-	return 0;
-}
-
 static uint64_t stat_of(struct kvmft_nl *nl, uint32_t id, int stat)
 {
 	struct kvmft_vm_info vm;
@@ -1401,19 +1359,6 @@ static int log_kb_write(const char *val)
 	return r;
 }
 
-static long log_kb_read(void)
-{
-	char buf[32] = "";
-	int fd = open(LOG_KB_PARAM, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
-}
-
 /* Wait until VM @id's @stat is non-zero; returns it (0: timed out). */
 static uint64_t stat_wait(struct kvmft_nl *nl, uint32_t id, int stat)
 {
@@ -1432,7 +1377,7 @@ FIXTURE(small_log) {
 
 FIXTURE_SETUP(small_log)
 {
-	self->saved_kb = log_kb_read();
+	self->saved_kb = read_long(LOG_KB_PARAM);
 }
 
 FIXTURE_TEARDOWN(small_log)
@@ -1471,7 +1416,7 @@ TEST_F_TIMEOUT(small_log, waits, 900)
 	EXPECT_EQ(-EINVAL, log_kb_write("32")) TH_LOG("below 64");
 	EXPECT_EQ(-EINVAL, log_kb_write("131072")) TH_LOG("above 65536");
 	EXPECT_EQ(-EINVAL, log_kb_write("64k")) TH_LOG("not a number");
-	EXPECT_EQ(self->saved_kb, log_kb_read()) TH_LOG("a refused value stuck");
+	EXPECT_EQ(self->saved_kb, read_long(LOG_KB_PARAM)) TH_LOG("a refused value stuck");
 	ASSERT_EQ(0, log_kb_write("64"));
 	kvmft_nl_open(&nl);
 
@@ -1523,19 +1468,6 @@ TEST_F_TIMEOUT(small_log, waits, 900)
 
 #define REFCNT_PATH	"/sys/module/kvmft/refcnt"
 
-static long module_refcnt(void)
-{
-	char buf[32] = "";
-	int fd = open(REFCNT_PATH, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
-}
-
 /* Wait until the module's reference count is @want; returns the last. */
 static long refcnt_wait(long want)
 {
@@ -1543,7 +1475,7 @@ static long refcnt_wait(long want)
 	time_t end = time(NULL) + EVENT_TIMEOUT_MS / 1000;
 	long r;
 
-	while ((r = module_refcnt()) != want && time(NULL) < end)
+	while ((r = read_long(REFCNT_PATH)) != want && time(NULL) < end)
 		nanosleep(&ts, NULL);
 	return r;
 }
@@ -1569,18 +1501,6 @@ static void *keep_read_acking(void *arg)
 	}
 	k->rc = (int)n;
 	return NULL;
-}
-
-/* LOG_OPEN with every field: the reply comes back in @lo. */
-static int keep_open(uint32_t id, uint32_t flags, uint64_t session,
-		     struct kvmft_log_open *lo)
-{
-	memset(lo, 0, sizeof(*lo));
-	lo->size = sizeof(*lo);
-	lo->vm_id = id;
-	lo->flags = flags;
-	lo->session = session;
-	return __kvmft_log_open_arg(lo);
 }
 
 /*
@@ -1613,13 +1533,13 @@ TEST_F_TIMEOUT(small_log, keep, 900)
 	REQUIRE_KVMFT_ADMIN();
 	ASSERT_LT(0, self->saved_kb);
 	ASSERT_EQ(0, log_kb_write("64"));
-	base = module_refcnt();
+	base = read_long(REFCNT_PATH);
 	ASSERT_LE(0, base) TH_LOG("%s: %s", REFCNT_PATH, strerror(-base));
 	kvmft_nl_open(&nl);
 
 	csum_vm_create(&a, csum_random_seed());
 	id = kvmft_attach(&nl, a.vm->fd, getpid());
-	fd = keep_open(id, keep, 0, &lo);
+	fd = kvmft_log_open_lo(id, keep, 0, &lo);
 	ASSERT_LE(0, fd) TH_LOG("LOG_OPEN(READ|KEEP): %s: %s", strerror(-fd),
 				lo.reason);
 	rb.session = lo.session;
@@ -1648,18 +1568,18 @@ TEST_F_TIMEOUT(small_log, keep, 900)
 	EXPECT_LT(read_to, vm.log_seq);
 	EXPECT_LT(0U, vm.stats[KVMFT_STAT_LOG_WAITS]);
 	EXPECT_GT(n, vm.stats[KVMFT_STAT_RDTSC]) TH_LOG("A ran on past a full log");
-	EXPECT_EQ(base + 1, module_refcnt()) TH_LOG("an orphan must pin the module");
+	EXPECT_EQ(base + 1, read_long(REFCNT_PATH)) TH_LOG("an orphan must pin the module");
 
 	/* Refusals, each naming its cause, and changing nothing. */
-	EXPECT_EQ(-EBUSY, keep_open(id, KVMFT_LOG_READ, 0, &lo));
+	EXPECT_EQ(-EBUSY, kvmft_log_open_lo(id, KVMFT_LOG_READ, 0, &lo));
 	EXPECT_NE(NULL, strstr(lo.reason, "KVMFT_LOG_RESUME")) TH_LOG("%s", lo.reason);
-	EXPECT_EQ(-EBUSY, keep_open(id, keep | KVMFT_LOG_RESUME, rb.session + 1, &lo));
+	EXPECT_EQ(-EBUSY, kvmft_log_open_lo(id, keep | KVMFT_LOG_RESUME, rb.session + 1, &lo));
 	EXPECT_NE(NULL, strstr(lo.reason, "records session")) TH_LOG("%s", lo.reason);
-	EXPECT_EQ(-EINVAL, keep_open(id, keep | KVMFT_LOG_RESUME, 0, &lo));
+	EXPECT_EQ(-EINVAL, kvmft_log_open_lo(id, keep | KVMFT_LOG_RESUME, 0, &lo));
 	EXPECT_NE(0, lo.reason[0]);
-	EXPECT_EQ(-EINVAL, keep_open(id, KVMFT_LOG_READ | KVMFT_LOG_RESUME,
+	EXPECT_EQ(-EINVAL, kvmft_log_open_lo(id, KVMFT_LOG_READ | KVMFT_LOG_RESUME,
 				     rb.session, &lo));
-	EXPECT_EQ(-EINVAL, keep_open(id, KVMFT_LOG_WRITE | KVMFT_LOG_KEEP,
+	EXPECT_EQ(-EINVAL, kvmft_log_open_lo(id, KVMFT_LOG_WRITE | KVMFT_LOG_KEEP,
 				     rb.session, &lo));
 	EXPECT_EQ(-ERANGE, __kvmft_ack(&nl, id, vm.log_seq + 1));
 	kvmft_get_vm(&nl, id, &vm);
@@ -1667,11 +1587,11 @@ TEST_F_TIMEOUT(small_log, keep, 900)
 	EXPECT_EQ(acked, vm.acked);
 
 	/* RESUME: from the record after the last ack, the same bytes again. */
-	fd = keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
+	fd = kvmft_log_open_lo(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
 	ASSERT_LE(0, fd) TH_LOG("RESUME: %s: %s", strerror(-fd), lo.reason);
 	EXPECT_EQ(acked, lo.acked);
 	EXPECT_EQ(vm.log_seq, lo.recorded);
-	EXPECT_EQ(-EBUSY, keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo));
+	EXPECT_EQ(-EBUSY, kvmft_log_open_lo(id, keep | KVMFT_LOG_RESUME, rb.session, &lo));
 	EXPECT_NE(NULL, strstr(lo.reason, "has a reader")) TH_LOG("%s", lo.reason);
 	kvmft_get_vm(&nl, id, &vm);
 	EXPECT_EQ(KVMFT_VM_F_KEEP, vm.flags);
@@ -1738,7 +1658,7 @@ TEST_F_TIMEOUT(small_log, keep, 900)
 	close(fd);
 	kvmft_get_vm(&nl, id, &vm);
 	EXPECT_EQ(KVMFT_ROLE_PRIMARY, vm.role);
-	EXPECT_EQ(base + 1, module_refcnt());
+	EXPECT_EQ(base + 1, read_long(REFCNT_PATH));
 	kvmft_detach(&nl, id);
 	EXPECT_EQ(base, refcnt_wait(base)) TH_LOG("detach left the module pinned");
 	csum_vm_destroy(&c);

@@ -339,14 +339,7 @@ FIXTURE(full) {
 
 FIXTURE_SETUP(full)
 {
-	char buf[32] = "";
-	int fd = open(LOG_KB_PARAM, O_RDONLY);
-
-	self->saved_kb = -1;
-	if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0)
-		self->saved_kb = strtol(buf, NULL, 10);
-	if (fd >= 0)
-		close(fd);
+	self->saved_kb = read_long(LOG_KB_PARAM);
 }
 
 FIXTURE_TEARDOWN(full)
@@ -661,49 +654,6 @@ static void *keep_vm_run(void *arg)
 	return NULL;
 }
 
-static int keep_open(uint32_t id, uint32_t flags, uint64_t session,
-		     struct kvmft_log_open *lo)
-{
-	memset(lo, 0, sizeof(*lo));
-	lo->size = sizeof(*lo);
-	lo->vm_id = id;
-	lo->flags = flags;
-	lo->session = session;
-	return __kvmft_log_open_arg(lo);
-}
-
-/* The checksum the guest computed from the values in @rb (RDTSC, IN). */
-static int keep_csum(const struct rec_buf *rb, uint64_t *sum)
-{
-	uint64_t c = CSUM_INIT;
-	size_t off = 0;
-
-	while (off < rb->len) {
-		const uint8_t *p = rb->data + off + sizeof(struct kvmft_rec);
-		struct kvmft_rec_tsc t;
-		struct kvmft_rec_pio pio;
-		struct kvmft_rec h;
-		uint32_t i, v;
-
-		memcpy(&h, rb->data + off, sizeof(h));
-		if (h.type == KVMFT_REC_RDTSC) {
-			memcpy(&t, p, sizeof(t));
-			c = csum_fold(c, t.tsc);
-		} else if (h.type == KVMFT_REC_PIO_IN) {
-			memcpy(&pio, p, sizeof(pio));
-			for (i = 0; i < pio.count; i++) {
-				memcpy(&v, p + sizeof(pio) + 4 * i, 4);
-				c = csum_fold(c, v);
-			}
-		} else if (h.type != KVMFT_REC_STATE) {
-			return -EPROTO;
-		}
-		off += sizeof(h) + h.len;
-	}
-	*sum = c;
-	return 0;
-}
-
 /*
  * The reader of a KEEP session reads, acks some of what it read (not
  * always all, not always at once) and now and then closes and RESUMEs,
@@ -737,7 +687,7 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 		pthread_mutex_init(&k.lock, NULL);
 		csum_vm_create(&k.cv, i);
 		id = kvmft_attach(&nl, k.cv.vm->fd, getpid());
-		fd = keep_open(id, keep, 0, &lo);
+		fd = kvmft_log_open_lo(id, keep, 0, &lo);
 		ASSERT_LE(0, fd) TH_LOG("round %d: %s", i, lo.reason);
 		rb.session = lo.session;
 		ASSERT_EQ(0, pthread_create(&k.thread, NULL, keep_vm_run, &k));
@@ -768,7 +718,7 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 			}
 			close(fd);
 			sleep_ms(random() % 3);
-			fd = keep_open(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
+			fd = kvmft_log_open_lo(id, keep | KVMFT_LOG_RESUME, rb.session, &lo);
 			pthread_mutex_unlock(&k.lock);
 			ASSERT_LE(0, fd) TH_LOG("round %d: RESUME: %s: %s", i,
 						strerror(-fd), lo.reason);
@@ -782,7 +732,7 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 		ASSERT_EQ(0, r) TH_LOG("round %d: read: %s", i, strerror(-r));
 		close(fd);
 		pthread_join(k.thread, NULL);
-		ASSERT_EQ(0, keep_csum(&rb, &sum));
+		ASSERT_EQ(0, csum_from_log(&rb, &sum));
 		EXPECT_EQ(k.sum, sum) TH_LOG("round %d: the records kept are not the run", i);
 		rec_buf_free(&rb);
 		pthread_mutex_destroy(&k.lock);
@@ -808,7 +758,7 @@ static void keep_orphan_child(int wfd, int round)
 	kvmft_nl_open(&cnl);
 	csum_vm_create(&a, round);
 	msg[0] = kvmft_attach(&cnl, a.vm->fd, getpid());
-	fd = keep_open(msg[0], KVMFT_LOG_READ | KVMFT_LOG_KEEP, 0, &lo);
+	fd = kvmft_log_open_lo(msg[0], KVMFT_LOG_READ | KVMFT_LOG_KEEP, 0, &lo);
 	if (fd < 0)
 		_exit(1);
 	msg[1] = lo.session;
@@ -861,7 +811,7 @@ TEST_F_TIMEOUT(full, keep_orphan_end, 6 * 3600)
 		} else {
 			csum_vm_create(&k.cv, i);
 			id = kvmft_attach(&nl, k.cv.vm->fd, getpid());
-			fd = keep_open(id, keep, 0, &lo);
+			fd = kvmft_log_open_lo(id, keep, 0, &lo);
 			ASSERT_LE(0, fd) TH_LOG("round %d: %s", i, lo.reason);
 			msg[1] = lo.session;
 			if (i % 4)
@@ -889,7 +839,7 @@ TEST_F_TIMEOUT(full, keep_orphan_end, 6 * 3600)
 			kvmft_detach(&nl, id);
 			pthread_join(k.thread, NULL);	/* runs live to its end */
 		}
-		r = keep_open(id, keep | KVMFT_LOG_RESUME, msg[1], &lo);
+		r = kvmft_log_open_lo(id, keep | KVMFT_LOG_RESUME, msg[1], &lo);
 		EXPECT_TRUE(r == -ENOENT) TH_LOG("round %d: RESUME after the end: %d %s",
 						 i, r, lo.reason);
 		if (r >= 0)

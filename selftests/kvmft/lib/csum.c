@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "csum.h"
+#include "log.h"
 #include "vmm.h"
 
 GUEST_IMAGE_DECLARE(checksum);
@@ -76,4 +77,46 @@ void csum_vm_destroy(struct csum_vm *cv)
 	vm_free(cv->vm);
 	cv->vm = NULL;
 	cv->vcpu = NULL;
+}
+
+/* The checksum the guest must have computed from the values in @rb. */
+int csum_from_log(const struct rec_buf *rb, uint64_t *sum)
+{
+	uint64_t c = CSUM_INIT;
+	size_t off = 0;
+
+	while (off < rb->len) {
+		const uint8_t *p = rb->data + off + sizeof(struct kvmft_rec);
+		struct kvmft_rec_tsc t;
+		struct kvmft_rec_pio pio;
+		struct kvmft_rec h;
+		uint32_t i, v;
+
+		memcpy(&h, rb->data + off, sizeof(h));
+		switch (h.type) {
+		case KVMFT_REC_RDTSC:
+		case KVMFT_REC_RDTSCP:
+			memcpy(&t, p, sizeof(t));
+			c = csum_fold(c, t.tsc);
+			if (h.type == KVMFT_REC_RDTSCP)
+				c = csum_fold(c, (uint32_t)t.aux);
+			break;
+		case KVMFT_REC_STATE:
+			break;	/* the vCPU's state, not something it read */
+		case KVMFT_REC_PIO_IN:
+			memcpy(&pio, p, sizeof(pio));
+			if (pio.size != 4)
+				return -EPROTO;
+			for (i = 0; i < pio.count; i++) {
+				memcpy(&v, p + sizeof(pio) + 4 * i, 4);
+				c = csum_fold(c, v);
+			}
+			break;
+		default:
+			return -EPROTO;
+		}
+		off += sizeof(h) + h.len;
+	}
+	*sum = c;
+	return 0;
 }

@@ -39,6 +39,7 @@ static inline uint64_t csum_fold(uint64_t c, uint64_t v)
 
 struct kvm_vm;
 struct kvm_vcpu;
+struct rec_buf;
 
 /* A VM running the checksum guest, with a seeded source for its input. */
 struct csum_vm {
@@ -56,6 +57,11 @@ uint64_t csum_vm_run(struct csum_vm *cv, uint64_t iters, uint16_t port,
 void csum_vm_destroy(struct csum_vm *cv);
 /* A seed from getrandom(). */
 uint64_t csum_random_seed(void);
+/*
+ * The checksum the guest must have computed from the values in the log
+ * @rb (RDTSC/RDTSCP, IN of 4 bytes): 0, or -EPROTO for anything else.
+ */
+int csum_from_log(const struct rec_buf *rb, uint64_t *sum);
 #endif
 
 #endif /* KVMFT_CSUM_H */

@@ -725,6 +725,17 @@ int __kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session,
 	return r;
 }
 
+int kvmft_log_open_lo(uint32_t vm_id, uint32_t flags, uint64_t session,
+		      struct kvmft_log_open *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->size = sizeof(*lo);
+	lo->vm_id = vm_id;
+	lo->flags = flags;
+	lo->session = session;
+	return __kvmft_log_open_arg(lo);
+}
+
 int kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session)
 {
 	char why[KVMFT_REASON_LEN];

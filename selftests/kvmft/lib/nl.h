@@ -138,6 +138,9 @@ int __kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session,
 int kvmft_log_open(uint32_t vm_id, uint32_t flags, uint64_t *session);
 /* The raw ioctl: @arg as given (size and all). */
 int __kvmft_log_open_arg(struct kvmft_log_open *arg);
+/* With every field; the reply (session, acked, recorded, reason) in @lo. */
+int kvmft_log_open_lo(uint32_t vm_id, uint32_t flags, uint64_t session,
+		      struct kvmft_log_open *lo);
 
 const char *kvmft_role_str(int role);
 const char *kvmft_event_str(int event);

@@ -33,6 +33,8 @@ void test_skip(const char *fmt, ...)
 
 /* Is @cap in the calling thread's effective set? */
 bool have_cap(int cap);
+/* The number in a sysfs or procfs file, or -errno. */
+long read_long(const char *path);
 /* Remove @caps (bit mask of CAP_* numbers) from the effective set. */
 int __drop_caps(uint64_t caps);
 

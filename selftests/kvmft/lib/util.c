@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,4 +76,17 @@ int __drop_caps(uint64_t caps)
 	for (i = 0; i < 2; i++)
 		d[i].effective &= ~(uint32_t)(caps >> (32 * i));
 	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
+
+long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
 }

@@ -301,6 +301,8 @@ void failover_vm_gone(struct pair *p)
 	if (p->halting || p->state == PS_HALTED || p->state == PS_LIVE)
 		return;
 	hb_stop(p);
+	if (p->primary && p->state == PS_PRIMARY)
+		ship_flush_close(p, "the VM has gone");
 	ship_stop(p);
 	drop_channel(p, false);
 	/* Silence is how the peer learns: it arbitrates and takes over. */

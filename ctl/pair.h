@@ -137,6 +137,8 @@ void ship_start(struct pair *p);	/* once paired (either side) */
 void ship_stop(struct pair *p);
 void ship_on_log(struct pair *p, const struct ftp_frame *f);
 void ship_on_ack(struct pair *p, const struct ftp_frame *f);
+/* Primary, its VM gone: ship all its log still holds, then close. */
+void ship_flush_close(struct pair *p, const char *why);
 /* Primary, after a reconnect: send again from record next. */
 void ship_resume(struct pair *p, uint64_t next);
 /* Backup: a new connection; drop what the module has not taken. */

@@ -124,31 +124,71 @@ static int take_read(struct pair *p, unsigned char *buf, size_t n)
 	return 0;
 }
 
-static void read_log(struct pair *p)
+/* One batch from the log into keep: its length, 0 at the end, or -1. */
+static ssize_t read_batch(struct pair *p)
 {
 	unsigned char *dst;
 	ssize_t n;
 
 	if (!grow(&p->keep, &p->capkeep, p->nkeep + BATCH + KVMFT_REC_MAX_LEN, KEEP_MAX)) {
 		p->stalled = true;
-		return;
+		errno = EAGAIN;
+		return -1;
 	}
 	dst = p->keep + p->nkeep;
 	memcpy(dst, p->part, p->npart);
 	n = read(p->vm->log_fd, dst + p->npart, BATCH);
+	if (n > 0 && take_read(p, dst, p->npart + n)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * The primary's VM has gone: the module lets its reader drain the log,
+ * and every record the VM made goes to the backup before the channel
+ * closes (without UNPAIR: the backup replays them, then takes over or
+ * ends with its VM).
+ */
+void ship_flush_close(struct pair *p, const char *why)
+{
+	ssize_t n = 1;
+
+	while (p->primary && p->vm->log_fd >= 0 && n > 0) {
+		n = read_batch(p);
+		ship_kept(p);
+	}
+	if (!p->ch)
+		return;
+	ship_kept(p);
+	p->ch->owner = NULL;
+	if (p->ch->state == CH_UP && chan_queued(p->ch))
+		chan_close_soon(p->ch);
+	else
+		chan_close(p->ch, why);
+	p->ch = NULL;
+}
+
+static void read_log(struct pair *p)
+{
+	ssize_t n = read_batch(p);
+
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		hb_stop(p);
+	if (n < 0 && errno == EBADMSG) {
 		ship_stop(p);
-		pair_set_state(p, PS_HALTED, "the VM's log ended (%s): the VM has gone; the backup will take over",
-			       n ? strerror(errno) : "end of file");
-		if (p->ch)
-			chan_close(p->ch, "the VM has gone");
 		return;
 	}
-	if (take_read(p, dst, p->npart + n))
+	if (n <= 0) {
+		const char *why = n ? strerror(errno) : "end of file";
+
+		hb_stop(p);
+		ship_flush_close(p, "the VM has gone");
 		ship_stop(p);
+		pair_set_state(p, PS_HALTED, "the VM's log ended (%s): the VM has gone; the backup will take over",
+			       why);
+	}
 }
 
 /* Reads and ships what the lag bound allows; waits otherwise. */

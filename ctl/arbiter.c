@@ -152,6 +152,24 @@ void arbiter_detach(struct arbiter *ab)
 	timer_arm_in(&orphan_timer, 0);
 }
 
+/*
+ * In the child: every fd but the standard ones and its pipe, which it
+ * moves to 3. It may sit in a disk I/O for long, and whatever it held
+ * stays open meanwhile: a primary's log reader inherited here would keep
+ * the module's session busy, and a restarted ftd could not take it up
+ * again (docs/ftd-restart.md, section 3).
+ */
+static int close_others(int pipe_fd)
+{
+	if (pipe_fd != 3 && dup2(pipe_fd, 3) != 3)
+		return -1;
+	if (close_range(4, ~0U, 0) == 0)
+		return 3;
+	for (int fd = 4; fd < 65536; fd++)	/* a kernel before 5.9 */
+		close(fd);
+	return 3;
+}
+
 /* In the child: find the area, read it, maybe acquire. */
 static void child(const struct arbiter_req *req, struct arbiter_ans *a)
 {
@@ -214,10 +232,12 @@ int arbiter_start(struct arbiter *ab, const struct arbiter_req *req,
 	}
 	if (pid == 0) {
 		struct arbiter_ans ans = { 0 };
+		int out = close_others(p[1]);
 
-		close(p[0]);
+		if (out < 0)
+			_exit(1);
 		child(req, &ans);
-		_exit(write(p[1], &ans, sizeof(ans)) != sizeof(ans));
+		_exit(write(out, &ans, sizeof(ans)) != sizeof(ans));
 	}
 	close(p[1]);
 	ab->pid = pid;

@@ -206,6 +206,14 @@ static void lost(struct pair *p, const struct arb_result *r)
 	pair_answer(p, FT_EXIT_LOST, "%s", p->why);
 }
 
+void failover_overtaken(struct pair *p, const struct arb_view *v)
+{
+	struct arb_result r = { .outcome = ARB_LOST, .gen = v->gen, .owner = v->owner };
+
+	snprintf(r.owner_name, sizeof(r.owner_name), "%s", v->owner_name);
+	lost(p, &r);
+}
+
 static void retry(void *arg)
 {
 	failover_arbitrate(arg, "asking again");
@@ -293,6 +301,8 @@ void failover_vm_gone(struct pair *p)
 	if (p->halting || p->state == PS_HALTED || p->state == PS_LIVE)
 		return;
 	hb_stop(p);
+	if (p->primary && p->state == PS_PRIMARY)
+		ship_flush_close(p, "the VM has gone");
 	ship_stop(p);
 	drop_channel(p, false);
 	/* Silence is how the peer learns: it arbitrates and takes over. */

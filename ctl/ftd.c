@@ -49,6 +49,7 @@ static void usage(FILE *f)
 		"                and without a key_file in it, pairing is off)\n"
 		"  --sim-vm SPEC a simulated VM instead of the module's, for tests:\n"
 		"                IDENTITY[,rate=N][,replay=N][,mac=XX:XX:XX:XX:XX:XX]\n"
+		"                [,keep=0][,state=FILE]\n"
 		"  --help        show this message\n", ft_prog, FTD_CONF_PATH);
 }
 

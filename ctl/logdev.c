@@ -24,11 +24,20 @@ static int fail(struct ft_log_err *e, int code, int err)
 int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
 		struct ft_log_err *e)
 {
+	uint64_t acked, recorded;
+
+	return ft_log_open_at(vm, flags, session, &acked, &recorded, e);
+}
+
+int ft_log_open_at(uint32_t vm, uint32_t flags, uint64_t *session,
+		   uint64_t *acked, uint64_t *recorded, struct ft_log_err *e)
+{
+	/* acked and recorded go in 0: an older module wants its unknown tail so. */
 	struct kvmft_log_open lo = {
 		.size = sizeof(lo),
 		.vm_id = vm,
 		.flags = flags,
-		.session = flags == KVMFT_LOG_WRITE ? *session : 0,
+		.session = flags & (KVMFT_LOG_WRITE | KVMFT_LOG_RESUME) ? *session : 0,
 	};
 	int ctl, fd, err;
 
@@ -48,7 +57,9 @@ int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
 	}
 	/* The ioctl's fd may lack O_CLOEXEC; nothing we run should hold it. */
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (flags == KVMFT_LOG_READ)
+	if (flags & KVMFT_LOG_READ)
 		*session = lo.session;
+	*acked = lo.acked;
+	*recorded = lo.recorded;
 	return fd;
 }

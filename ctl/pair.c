@@ -115,11 +115,16 @@ void pair_free(struct pair *p)
 	if (!ftd_exiting && (p->state == PS_PRIMARY || p->state == PS_BACKUP ||
 			     p->state == PS_UNPAIRING))
 		pair_unsave(p);
+	/* Not saved yet: a KEEP session no ftd would take up again ends here. */
+	if (ftd_exiting && p->state == PS_PAIRING && p->primary &&
+	    p->vm->log_fd >= 0 && !p->vm->gone)
+		p->vm->ops->log_close(p->vm);
 	hb_stop(p);
 	ship_stop(p);
 	timer_cancel(&p->retry_timer);
 	timer_cancel(&p->deadline);
 	timer_cancel(&p->arb_retry);
+	timer_cancel(&p->resume_timer);
 	arbiter_detach(&p->arb);
 	if (p->ch) {
 		p->ch->owner = NULL;
@@ -267,16 +272,28 @@ static void connect_peer(struct pair *p)
 		pair_failed(p, FT_EXIT_ENV, err);
 }
 
+/*
+ * A KEEP session outlives this ftd (docs/ftd-restart.md). A module
+ * without KEEP refuses the flag: record as before, and say what is lost.
+ */
 static void start_recording(struct pair *p)
 {
+	struct vm_log lo = { .flags = KVMFT_LOG_READ | KVMFT_LOG_KEEP };
 	char err[300];
 	int fd;
 
-	fd = p->vm->ops->log_open(p->vm, KVMFT_LOG_READ, &p->session, err, sizeof(err));
+	fd = p->vm->ops->log_open(p->vm, &lo, err, sizeof(err));
+	if (fd < 0 && lo.err == EINVAL && strstr(lo.reason, "bad flags")) {
+		fevent(p->vm->id, "no-keep", "the module cannot keep a recording for the next reader (%s): this primary's pair will not survive a restart of its ftd",
+		       lo.reason);
+		lo = (struct vm_log){ .flags = KVMFT_LOG_READ };
+		fd = p->vm->ops->log_open(p->vm, &lo, err, sizeof(err));
+	}
 	if (fd < 0) {
 		pair_failed(p, FT_EXIT_KERNEL, err);
 		return;
 	}
+	p->session = lo.session;
 	connect_peer(p);
 }
 
@@ -541,6 +558,7 @@ static void on_pair(struct chan *ch, const struct ftp_frame *f)
 static void backup_disk(void *arg, const struct arbiter_ans *a)
 {
 	struct pair *p = arg;
+	struct vm_log lo = { .flags = KVMFT_LOG_WRITE, .session = p->session };
 	char why[FTP_TEXT_MAX], err[300];
 	uint32_t code = FTP_E_ARB;
 
@@ -557,7 +575,7 @@ static void backup_disk(void *arg, const struct arbiter_ans *a)
 		ft_fmt(why, sizeof(why), "the disk says generation %llu belongs to host %u, not generation %llu to host %u",
 			 (unsigned long long)a->view.gen, a->view.owner,
 			 (unsigned long long)p->gen, p->peer_host_id);
-	else if (p->vm->ops->log_open(p->vm, KVMFT_LOG_WRITE, &p->session, err, sizeof(err)) < 0)
+	else if (p->vm->ops->log_open(p->vm, &lo, err, sizeof(err)) < 0)
 		code = FTP_E_STATE, ft_fmt(why, sizeof(why), "host %s: %s", conf.host_name, err);
 	else
 		code = 0;
@@ -629,16 +647,19 @@ static void paired_frame(struct chan *ch, const struct ftp_frame *f)
 	chan_close(ch, "an unexpected frame");
 }
 
-static void reconnect(void *arg)
+void pair_reconnect(struct pair *p)
 {
-	struct pair *p = arg;
-
 	if (p->state != PS_PRIMARY || p->ch)
 		return;
 	p->resuming = true;
 	connect_peer(p);
 	if (!p->ch)
 		timer_arm_in(&p->retry_timer, 200);
+}
+
+static void reconnect(void *arg)
+{
+	pair_reconnect(arg);
 }
 
 static void paired_closed(struct chan *ch, const char *why)

@@ -49,6 +49,10 @@ struct pair {
 	char why[400];			/* the last reason the state changed */
 	struct chan *ch;
 	bool resuming;			/* primary: reconnecting after a drop */
+	/* Primary: its ftd restarted and took the module's session up again. */
+	bool restarted;
+	struct timer resume_timer;	/* retries RESUME while a reader is open */
+	uint64_t resume_start_ms;
 
 	/* Log positions (record sequence numbers). */
 	uint64_t sent, acked;		/* primary */
@@ -107,6 +111,8 @@ void pair_state_vm(struct ftd_vm *vm);	/* a VM the module shows */
 /* For pairstate.c: a pair made again, and its backup side going on. */
 struct pair *pair_restored(struct ftd_vm *vm, bool primary, uint64_t pair_id);
 void pair_resume_backup(struct pair *p);
+/* Primary: connect again with PAIR(RESUME) (retried every 200 ms). */
+void pair_reconnect(struct pair *p);
 void pair_set_hb(struct pair *p, const char *addr, uint32_t port);
 /* Answers the ftctl waiting on p, if any. */
 void pair_answer(struct pair *p, int code, const char *fmt, ...)
@@ -131,6 +137,8 @@ void ship_start(struct pair *p);	/* once paired (either side) */
 void ship_stop(struct pair *p);
 void ship_on_log(struct pair *p, const struct ftp_frame *f);
 void ship_on_ack(struct pair *p, const struct ftp_frame *f);
+/* Primary, its VM gone: ship all its log still holds, then close. */
+void ship_flush_close(struct pair *p, const char *why);
 /* Primary, after a reconnect: send again from record next. */
 void ship_resume(struct pair *p, uint64_t next);
 /* Backup: a new connection; drop what the module has not taken. */
@@ -151,6 +159,8 @@ void failover_arbitrate(struct pair *p, const char *why);
 void failover_vm_gone(struct pair *p);
 /* The peer's side of the pair ended; ours follows. */
 void failover_peer_unpaired(struct pair *p);
+/* A restarted primary finds that another host won while it was down. */
+void failover_overtaken(struct pair *p, const struct arb_view *v);
 /* net.c: the TCP listener and the heartbeat socket. */
 int net_start(char *err, size_t len);
 void net_send_hb(struct pair *p, const unsigned char *d, size_t len);

@@ -6,9 +6,14 @@
  *  - a backup that still replays the pair's session takes its log again
  *    (the module allows a writer of the same session) and waits for the
  *    primary, which reconnects and resends from the record it asks for;
- *  - a primary finds its recording ended (the module ends it when the
- *    reader closes): the pair cannot go on, and its VM may run on only
- *    if this host wins the next generation, so it asks the disk.
+ *  - a primary whose recording the module kept (KVMFT_LOG_KEEP) takes it
+ *    up again (KVMFT_LOG_RESUME) at the last record acked, heartbeats at
+ *    once, asks the disk whether it still owns its generation, and
+ *    reconnects: the backup says which record it wants next
+ *    (docs/ftd-restart.md, section 5);
+ *  - a primary whose recording ended (an old module ends it when the
+ *    reader closes) cannot go on: its VM may run on only if this host
+ *    wins the next generation, so it asks the disk.
  * A state whose VM does not come back within STALE_MS is forgotten.
  */
 #include <dirent.h>
@@ -26,6 +31,9 @@
 #include "util.h"
 
 #define STALE_MS	10000
+#define RESUME_RETRY_MS	200
+/* A reader still open this long (the old ftd's, held elsewhere): give up. */
+#define RESUME_MS	3000
 
 struct saved {
 	bool primary;
@@ -186,8 +194,92 @@ static void fill(struct pair *p, const struct saved *s)
 	snprintf(p->peer_name, sizeof(p->peer_name), "%s", s->peer_name);
 }
 
+/* Our recording ended with the old ftd: only the disk may say go on. */
+static void cannot_go_on(struct pair *p, const char *why)
+{
+	pair_set_state(p, PS_PRIMARY, "ftd restarted: pair %016" PRIx64 " cannot go on: %s",
+		       p->pair_id, why);
+	failover_arbitrate(p, "ftd restarted and the VM's recording ended");
+}
+
+/* The disk's answer to a restarted primary. */
+static void disk_said(void *arg, const struct arbiter_ans *a)
+{
+	struct pair *p = arg;
+	char why[300];
+
+	if (p->state != PS_PRIMARY)
+		return;
+	if (!a->ret && a->view.gen > p->gen && a->view.owner != conf.host_id) {
+		failover_overtaken(p, &a->view);
+		return;
+	}
+	if (!a->ret && (a->view.gen != p->gen || a->view.owner != conf.host_id)) {
+		ft_fmt(why, sizeof(why), "the disk says generation %" PRIu64 " belongs to host %u, not generation %" PRIu64 " to this one",
+		       a->view.gen, a->view.owner, p->gen);
+		failover_arbitrate(p, why);
+		return;
+	}
+	/* A backup that took over would refuse the reconnect: it decides. */
+	if (a->ret)
+		fevent(p->vm->id, "arbitration-failed", "reading %s: %s; reconnecting all the same",
+		       p->disk, a->err);
+	pair_reconnect(p);
+}
+
+static void check_disk(struct pair *p)
+{
+	struct arbiter_req r = { .ndisks = 1 };
+	struct arbiter_ans e;
+
+	snprintf(r.disks[0], sizeof(r.disks[0]), "%s", p->disk);
+	r.host_id = conf.host_id;
+	snprintf(r.host, sizeof(r.host), "%s", conf.host_name);
+	snprintf(r.vm, sizeof(r.vm), "%s", p->vm->ident);
+	r.timeout_ms = conf.arb_timeout_ms;
+	if (arbiter_start(&p->arb, &r, disk_said, p, &e))
+		disk_said(p, &e);
+}
+
+/*
+ * LOG_OPEN(RESUME): the first record read is acked + 1. The old reader
+ * may still be open for a moment (a process that inherited it): retry.
+ */
+static void resume_primary(void *arg)
+{
+	struct vm_log lo = {
+		.flags = KVMFT_LOG_READ | KVMFT_LOG_KEEP | KVMFT_LOG_RESUME,
+	};
+	struct pair *p = arg;
+	char err[300];
+
+	if (p->state != PS_PRIMARY || p->restarted)
+		return;
+	lo.session = p->session;
+	if (p->vm->ops->log_open(p->vm, &lo, err, sizeof(err)) < 0) {
+		if (lo.err == EBUSY && strstr(lo.reason, "has a reader") &&
+		    ft_now_ms() - p->resume_start_ms < RESUME_MS) {
+			timer_arm_in(&p->resume_timer, RESUME_RETRY_MS);
+			return;
+		}
+		cannot_go_on(p, err);
+		return;
+	}
+	p->restarted = true;
+	p->resuming = true;
+	p->sent = p->acked = lo.acked;
+	p->hb_rx_ms = ft_now_ms();
+	ship_start(p);
+	hb_start(p);
+	pair_save(p);
+	pair_set_state(p, PS_PRIMARY, "ftd restarted: took up session %016" PRIx64 " again (acked %" PRIu64 ", recorded %" PRIu64 "); asking %s for generation %" PRIu64 ", then %s",
+		       p->session, lo.acked, lo.recorded, p->disk, p->gen, p->peer_name);
+	check_disk(p);
+}
+
 static void restore(struct ftd_vm *vm, const struct saved *s)
 {
+	struct vm_log lo = { .flags = KVMFT_LOG_WRITE, .session = s->session };
 	char err[300];
 	struct pair *p = pair_restored(vm, s->primary, s->pair_id);
 
@@ -195,18 +287,25 @@ static void restore(struct ftd_vm *vm, const struct saved *s)
 		return;
 	fill(p, s);
 	pair_set_hb(p, s->peer, s->port);
-	if (s->primary || vm->role != KVMFT_ROLE_BACKUP || vm->session != s->session) {
-		/* Our recording ended with the old ftd: only the disk may say go on. */
-		pair_set_state(p, PS_PRIMARY, "ftd restarted: pair %016" PRIx64 " cannot go on", s->pair_id);
-		failover_arbitrate(p, "ftd restarted and the VM's recording ended");
+	timer_init(&p->resume_timer, resume_primary, p);
+	if (s->primary && vm->role == KVMFT_ROLE_PRIMARY && vm->session == s->session) {
+		pair_set_state(p, PS_PRIMARY, "ftd restarted: taking up session %016" PRIx64 " again",
+			       p->session);
+		p->resume_start_ms = ft_now_ms();
+		resume_primary(p);
 		return;
 	}
-	if (vm->ops->log_open(vm, KVMFT_LOG_WRITE, &p->session, err, sizeof(err)) < 0) {
+	if (s->primary || vm->role != KVMFT_ROLE_BACKUP || vm->session != s->session) {
+		cannot_go_on(p, "the VM's recording ended");
+		return;
+	}
+	if (vm->ops->log_open(vm, &lo, err, sizeof(err)) < 0) {
 		pair_set_state(p, PS_BACKUP, "ftd restarted, but the log cannot be taken again: %s", err);
 		failover_arbitrate(p, "the backup's log cannot be taken again");
 		return;
 	}
-	p->held = vm->log_seq;
+	/* The module's count of records received, where it says it. */
+	p->held = lo.recorded ? lo.recorded : vm->log_seq;
 	pair_resume_backup(p);
 	pair_set_state(p, PS_BACKUP, "ftd restarted: backup of %s again from record %" PRIu64
 		       ", waiting for the primary to reconnect", p->peer_name, p->held + 1);

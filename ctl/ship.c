@@ -124,31 +124,71 @@ static int take_read(struct pair *p, unsigned char *buf, size_t n)
 	return 0;
 }
 
-static void read_log(struct pair *p)
+/* One batch from the log into keep: its length, 0 at the end, or -1. */
+static ssize_t read_batch(struct pair *p)
 {
 	unsigned char *dst;
 	ssize_t n;
 
 	if (!grow(&p->keep, &p->capkeep, p->nkeep + BATCH + KVMFT_REC_MAX_LEN, KEEP_MAX)) {
 		p->stalled = true;
-		return;
+		errno = EAGAIN;
+		return -1;
 	}
 	dst = p->keep + p->nkeep;
 	memcpy(dst, p->part, p->npart);
 	n = read(p->vm->log_fd, dst + p->npart, BATCH);
+	if (n > 0 && take_read(p, dst, p->npart + n)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * The primary's VM has gone: the module lets its reader drain the log,
+ * and every record the VM made goes to the backup before the channel
+ * closes (without UNPAIR: the backup replays them, then takes over or
+ * ends with its VM).
+ */
+void ship_flush_close(struct pair *p, const char *why)
+{
+	ssize_t n = 1;
+
+	while (p->primary && p->vm->log_fd >= 0 && n > 0) {
+		n = read_batch(p);
+		ship_kept(p);
+	}
+	if (!p->ch)
+		return;
+	ship_kept(p);
+	p->ch->owner = NULL;
+	if (p->ch->state == CH_UP && chan_queued(p->ch))
+		chan_close_soon(p->ch);
+	else
+		chan_close(p->ch, why);
+	p->ch = NULL;
+}
+
+static void read_log(struct pair *p)
+{
+	ssize_t n = read_batch(p);
+
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		hb_stop(p);
+	if (n < 0 && errno == EBADMSG) {
 		ship_stop(p);
-		pair_set_state(p, PS_HALTED, "the VM's log ended (%s): the VM has gone; the backup will take over",
-			       n ? strerror(errno) : "end of file");
-		if (p->ch)
-			chan_close(p->ch, "the VM has gone");
 		return;
 	}
-	if (take_read(p, dst, p->npart + n))
+	if (n <= 0) {
+		const char *why = n ? strerror(errno) : "end of file";
+
+		hb_stop(p);
+		ship_flush_close(p, "the VM has gone");
 		ship_stop(p);
+		pair_set_state(p, PS_HALTED, "the VM's log ended (%s): the VM has gone; the backup will take over",
+			       why);
+	}
 }
 
 /* Reads and ships what the lag bound allows; waits otherwise. */
@@ -205,7 +245,8 @@ static void drop_kept(struct pair *p, uint64_t seq)
 		off += rec_len(p->keep + off);
 		p->keep_first++;
 	}
-	memmove(p->keep, p->keep + off, p->nkeep - off);
+	if (off)	/* keep is NULL until the first read, after a restart */
+		memmove(p->keep, p->keep + off, p->nkeep - off);
 	p->nkeep -= off;
 	p->nship = p->nship > off ? p->nship - off : 0;
 }
@@ -228,8 +269,49 @@ void ship_on_ack(struct pair *p, const struct ftp_frame *f)
 	pump(p);
 }
 
+/*
+ * A restarted primary has read nothing yet: the module holds every
+ * record after p->acked. Of those the backup may have some already (its
+ * ftd acked them to the old one, or they were in flight): acked to the
+ * module now, which lets their outputs go and skips them, so shipping
+ * starts at next. 0, or -1 with why.
+ */
+static int resume_restarted(struct pair *p, uint64_t next, char *why, size_t len)
+{
+	uint64_t recorded;
+	int ret;
+
+	if (next == p->acked + 1)
+		return 0;
+	p->vm->ops->refresh(p->vm);
+	recorded = p->vm->log_seq;
+	if (next < p->acked + 1 || next > recorded + 1 || p->nkeep || p->npart)
+		return ft_fmt(why, len, "the backup asks for record %llu, outside what the module keeps (%llu to %llu)",
+			      (unsigned long long)next, (unsigned long long)p->acked + 1,
+			      (unsigned long long)recorded + 1), -1;
+	ret = p->vm->ops->ack ? p->vm->ops->ack(p->vm, next - 1) : -EOPNOTSUPP;
+	if (ret)
+		return ft_fmt(why, len, "acking record %llu to the module: %s",
+			      (unsigned long long)next - 1, strerror(-ret)), -1;
+	p->sent = p->acked = next - 1;
+	p->keep_first = next;
+	return 0;
+}
+
 void ship_resume(struct pair *p, uint64_t next)
 {
+	uint64_t acked = p->acked;
+	char why[300];
+
+	if (p->restarted) {
+		p->restarted = false;
+		if (resume_restarted(p, next, why, sizeof(why))) {
+			failover_arbitrate(p, why);
+			return;
+		}
+		pair_set_state(p, PS_PRIMARY, "ftd restarted: primary again from record %llu (the module had acks to %llu)",
+			       (unsigned long long)next, (unsigned long long)acked);
+	}
 	if (next < p->keep_first || next > p->sent + 1) {
 		chan_close(p->ch, "the backup asks for records this host no longer has");
 		return;
@@ -379,7 +461,7 @@ void ship_start(struct pair *p)
 {
 	int fd = p->vm->log_fd;
 
-	p->keep_first = 1;
+	p->keep_first = p->acked + 1;	/* 1, but for a restarted primary */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	loop_add(fd, p->primary ? POLLIN : 0, on_log, p);
 	if (p->primary)

@@ -66,6 +66,14 @@ struct ft_log_err {
 int ft_log_open(uint32_t vm, uint32_t flags, uint64_t *session,
 		struct ft_log_err *e);
 /*
+ * As ft_log_open(), with the flags KVMFT_LOG_KEEP and KVMFT_LOG_RESUME
+ * (*session in) too, and what the module says of the log: the last
+ * record acked and recorded (received, for WRITE). A module older than
+ * those fields leaves them 0.
+ */
+int ft_log_open_at(uint32_t vm, uint32_t flags, uint64_t *session,
+		   uint64_t *acked, uint64_t *recorded, struct ft_log_err *e);
+/*
  * "<prog>: <op>: <why>: <strerror> (<ERRNO>)", why being the module's
  * reason or, where it gave none, what the errno means for LOG_OPEN.
  * Returns the exit code, e->exit.

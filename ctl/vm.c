@@ -23,6 +23,7 @@ static struct nla_policy vm_policy[KVMFT_A_MAX + 1] = {
 	[KVMFT_A_DIVERGED_WHY] = { .type = NLA_U32 },
 	[KVMFT_A_VM_FLAGS] = { .type = NLA_U32 },
 	[KVMFT_A_OUTQ] = { .type = NLA_NESTED },
+	[KVMFT_A_LOG_ACKED] = { .type = NLA_U64 },
 };
 
 static uint64_t u64_or_0(struct nlattr *a)
@@ -58,6 +59,7 @@ int ftvm_parse(struct nlmsghdr *nlh, struct ftvm *vm)
 	vm->log_seq = u64_or_0(tb[KVMFT_A_LOG_SEQ]);
 	vm->log_shipped = u64_or_0(tb[KVMFT_A_LOG_SHIPPED]);
 	vm->log_replayed = u64_or_0(tb[KVMFT_A_LOG_REPLAYED]);
+	vm->log_acked = u64_or_0(tb[KVMFT_A_LOG_ACKED]);
 	vm->diverged_seq = u64_or_0(tb[KVMFT_A_DIVERGED_SEQ]);
 	if (tb[KVMFT_A_DIVERGED_WHY])
 		vm->diverged_why = nla_get_u32(tb[KVMFT_A_DIVERGED_WHY]);
@@ -204,6 +206,10 @@ void ftvm_json(struct json *j, const char *key, const struct ftvm *vm,
 		json_u64(j, "seq", vm->log_seq);
 		if (vm->role == KVMFT_ROLE_PRIMARY)
 			json_u64(j, "shipped", vm->log_shipped);
+		if (vm->flags & KVMFT_VM_F_KEEP) {
+			json_u64(j, "acked", vm->log_acked);
+			json_bool(j, "reader", !(vm->flags & KVMFT_VM_F_NO_READER));
+		}
 		if (vm->role == KVMFT_ROLE_BACKUP)
 			json_u64(j, "replayed", vm->log_replayed);
 		json_u64(j, "lag", ftvm_log_lag(vm));

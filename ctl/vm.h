@@ -30,6 +30,7 @@ struct ftvm {
 	uint64_t log_seq;	/* last record appended (recorded/received) */
 	uint64_t log_shipped;	/* primary: last read out */
 	uint64_t log_replayed;	/* backup: last taken by its vCPU */
+	uint64_t log_acked;	/* KEEP primary: last acked, gone from its log */
 	uint64_t diverged_seq;	/* backup: where it diverged, 0: never */
 	uint32_t diverged_why;	/* enum kvmft_divergence */
 	uint32_t flags;		/* KVMFT_VM_F_* */

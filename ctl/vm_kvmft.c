@@ -127,6 +127,8 @@ static int on_event(const struct ftvm *m, void *arg)
 	v->log_replayed = m->log_replayed;
 	v->log_seq = m->log_seq;
 	v->session = m->session;
+	v->log_acked = m->log_acked;
+	v->flags = m->flags;
 	memcpy(v->outq, m->outq, sizeof(v->outq));
 	if (m->diverged_seq && !v->diverged_seq)
 		fevent(v->id, "diverged", "the backup's vCPU did not do what record %llu says (%s): it is stopped there",
@@ -251,27 +253,41 @@ static void bind_tap(struct ftd_vm *v)
 		       rq.ext_msg[0] ? rq.ext_msg : strerror(-ret));
 }
 
-static int k_log_open(struct ftd_vm *v, uint32_t flags, uint64_t *session,
-		      char *err, size_t len)
+static int k_log_open(struct ftd_vm *v, struct vm_log *lo, char *err, size_t len)
 {
 	struct ft_log_err e;
-	int fd = ft_log_open(v->id, flags, session, &e);
+	int fd = ft_log_open_at(v->id, lo->flags, &lo->session, &lo->acked,
+				&lo->recorded, &e);
 
-	if (fd < 0)
+	if (fd < 0) {
+		lo->err = e.err;
+		snprintf(lo->reason, sizeof(lo->reason), "%s", e.reason);
 		return snprintf(err, len, "LOG_OPEN of VM %u: %s (%s)", v->id,
 				e.reason[0] ? e.reason : strerror(e.err),
 				ft_errno_name(e.err)), -1;
+	}
 	v->log_fd = fd;
-	v->session = *session;
+	v->log_keep = lo->flags & KVMFT_LOG_KEEP;
+	v->session = lo->session;
 	bind_tap(v);
 	return fd;
 }
 
+/*
+ * Closing a KEEP reader leaves the session to the next ftd; ending the
+ * pair on purpose ends it, so LOG_END first. A failed LOG_END leaves the
+ * VM recording, unread, until its log is full: say so.
+ */
 static void k_close(struct ftd_vm *v)
 {
+	if (v->log_fd >= 0 && v->log_keep && !v->gone &&
+	    ioctl(v->log_fd, KVMFT_IOC_LOG_END) && errno != ENOENT)
+		flog(LOG_ERR, "VM %u: KVMFT_IOC_LOG_END: %s; its recording is left for a reader",
+		     v->id, strerror(errno));
 	if (v->log_fd >= 0)
 		close(v->log_fd);
 	v->log_fd = -1;
+	v->log_keep = false;
 }
 
 /* PROMOTE: the backup takes what it holds, then runs live. */
@@ -304,8 +320,12 @@ static void k_halt(struct ftd_vm *v)
 {
 	if (v->pid && kill(v->pid, SIGKILL))
 		flog(LOG_ERR, "stopping VM %u: kill %u: %s", v->id, v->pid, strerror(errno));
-	k_close(v);
+	/*
+	 * No LOG_END: that would let its packets out unheld until the kill
+	 * lands. The orphaned session goes when the VMM's exit detaches it.
+	 */
 	v->gone = true;
+	k_close(v);
 	vm_changed(v, "stopped (its VMM killed)");
 }
 
@@ -319,6 +339,8 @@ static int refresh_cb(struct nlmsghdr *nlh, void *arg)
 		v->role = m.role;
 		v->log_replayed = m.log_replayed;
 		v->log_seq = m.log_seq;
+		v->log_acked = m.log_acked;
+		v->flags = m.flags;
 		memcpy(v->outq, m.outq, sizeof(v->outq));
 	}
 	return 0;
@@ -339,10 +361,11 @@ static void k_refresh(struct ftd_vm *v)
 }
 
 /* The output rule: one ioctl on the log fd the records come from. */
-static void k_ack(struct ftd_vm *v, uint64_t seq)
+static int k_ack(struct ftd_vm *v, uint64_t seq)
 {
-	if (v->log_fd >= 0 && !v->gone)
-		ioctl(v->log_fd, KVMFT_IOC_LOG_ACK, &seq);
+	if (v->log_fd < 0 || v->gone)
+		return -EBADF;
+	return ioctl(v->log_fd, KVMFT_IOC_LOG_ACK, &seq) ? -errno : 0;
 }
 
 static const struct vm_ops kvmft_ops = {

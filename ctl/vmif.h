@@ -21,12 +21,27 @@
 
 struct ftd_vm;
 
+/* vm_ops.log_open's in and out (as struct kvmft_log_open). */
+struct vm_log {
+	/* KVMFT_LOG_READ, with KVMFT_LOG_KEEP and KVMFT_LOG_RESUME, or _WRITE */
+	uint32_t flags;
+	uint64_t session;	/* in for WRITE and RESUME, else out */
+	uint64_t acked;		/* out, RESUME: the last record acked */
+	/* out: the last record recorded (READ) or received (WRITE); 0: unsaid */
+	uint64_t recorded;
+	int err;		/* out: the refusal's errno */
+	char reason[KVMFT_REASON_LEN];	/* out: the backend's words, or "" */
+};
+
 struct vm_ops {
 	const char *name;
-	/* flags KVMFT_LOG_READ (session out) or _WRITE (session in). */
-	int (*log_open)(struct ftd_vm *vm, uint32_t flags, uint64_t *session,
-			char *err, size_t len);
-	/* The primary's recording ends; the VM runs on unrecorded. */
+	/* The log fd, or -1 with lo->err, lo->reason and err (all of it). */
+	int (*log_open)(struct ftd_vm *vm, struct vm_log *lo, char *err, size_t len);
+	/*
+	 * The pair ends on purpose: the primary's recording ends, a KEEP
+	 * session too (KVMFT_IOC_LOG_END), and the VM runs on unrecorded.
+	 * An ftd that exits never calls it: the session waits for the next.
+	 */
 	void (*log_close)(struct ftd_vm *vm);
 	/* The backup takes every record it holds, then runs live. */
 	int (*promote)(struct ftd_vm *vm, char *err, size_t len);
@@ -36,9 +51,10 @@ struct vm_ops {
 	void (*refresh)(struct ftd_vm *vm);
 	/*
 	 * Primary: the backup holds the log up to @seq; its held packets up
-	 * to there may leave (the output rule). NULL: nothing to tell.
+	 * to there may leave (the output rule), and a KEEP session's log
+	 * lets them go. 0 or -errno. NULL: nothing to tell.
 	 */
-	void (*ack)(struct ftd_vm *vm, uint64_t seq);
+	int (*ack)(struct ftd_vm *vm, uint64_t seq);
 };
 
 struct ftd_vm {
@@ -54,8 +70,11 @@ struct ftd_vm {
 	uint64_t log_replayed;		/* backup: last record its vCPU took */
 	uint64_t log_seq;		/* backup: last record the module has */
 	uint64_t diverged_seq;		/* backup: where it diverged, 0: never */
+	uint64_t log_acked;		/* KEEP primary: the last record acked */
+	uint32_t flags;			/* KVMFT_VM_F_* */
 	uint64_t outq[__KVMFT_OUTQ_LAST]; /* the output rule's queue */
 	int log_fd;			/* -1: none */
+	bool log_keep;			/* log_fd is a KEEP reader */
 	uint64_t session;
 	const struct vm_ops *ops;
 	void *priv;			/* the backend's */

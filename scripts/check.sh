@@ -113,26 +113,59 @@ lab_timeout=${CHECK_LAB_TIMEOUT:-2400}
 set -- scripts/lab-selftests.sh
 [ -z "${KVMFT_TEST_TIMEOUT:-}" ] || set -- env "KVMFT_TEST_TIMEOUT=$KVMFT_TEST_TIMEOUT" "$@"
 [ -z "${KVMFT_STRESS_ITERS:-}" ] || set -- env "KVMFT_STRESS_ITERS=$KVMFT_STRESS_ITERS" "$@"
-for k in $kvers; do
-	say "selftests in the lab: $k"
-	lab/run --kver "$k" --timeout "$lab_timeout" --out "$out/lab-$k" -- "$@" 2>&1 |
-		tr -d '\r' | tee "$out/lab-$k.raw"
+# A lab per kernel, its output in $out/lab-$k.tap. With CHECK_RESUME_DIR
+# (make check-debug, whose programs outlast a session) one lab per program
+# instead: a program whose lab passed whole (its tests, the module's
+# unload, a clean kernel log) on this code is kept there and not run
+# again; its lab's output still counts.
+lab_selftests() { # KVER OUTDIR [PROGRAM]
+	local k=$1 o=$2 labst
+	shift 2
+	# The console to the terminal, TAP to stdout.
+	lab/run --kver "$k" --timeout "$lab_timeout" --out "$o" -- "${cmd[@]}" "$@" 2>&1 |
+		tr -d '\r' | tee "$o.raw" >&2
 	labst=${PIPESTATUS[0]}
 	# Only the TAP that the guest wrote counts, not the console chatter;
 	# what it wrote before a timeout or crash still counts.
-	{
-		cat "$out/lab-$k/log" 2>/dev/null
-		if [ -f "$out/lab-$k/kernel-log.tap" ]; then
-			cat "$out/lab-$k/kernel-log.tap"
-		else
-			case $labst in
-			124) why="timed out after $((lab_timeout * ${LAB_TIMEOUT_SCALE:-1})) s" ;;
-			*) why="the guest ended without its kernel-log check (exit $labst; crashed?)" ;;
-			esac
-			echo "not ok 1 - lab: $why"
-			tail -n 30 "$out/lab-$k.raw" | sed 's/^/# /'
+	cat "$o/log" 2>/dev/null
+	if [ -f "$o/kernel-log.tap" ]; then
+		cat "$o/kernel-log.tap"
+	else
+		case $labst in
+		124) why="timed out after $((lab_timeout * ${LAB_TIMEOUT_SCALE:-1})) s" ;;
+		*) why="the guest ended without its kernel-log check (exit $labst; crashed?)" ;;
+		esac
+		echo "not ok 1 - lab: $why"
+		tail -n 30 "$o.raw" | sed 's/^/# /'
+	fi
+}
+cmd=("$@")
+resume=${CHECK_RESUME_DIR:-}
+for k in $kvers; do
+	say "selftests in the lab: $k"
+	if [ -z "$resume" ]; then
+		lab_selftests "$k" "$out/lab-$k" | tag "$k" >"$out/lab-$k.tap"
+		continue
+	fi
+	mkdir -p "$resume/$k" "$out/lab-$k.d"
+	: >"$out/lab-$k.tap"
+	for t in selftests/kvmft/*_test selftests/kvmft/*_test.sh; do
+		[ -f "$t" ] || continue
+		t=$(basename "$t")
+		if [ ! -x "selftests/kvmft/$t" ]; then
+			echo "not ok 1 - $k: $t: not executable" >>"$out/lab-$k.tap"
+			continue
 		fi
-	} | tag "$k" >"$out/lab-$k.tap"
+		if [ -f "$resume/$k/$t.tap" ]; then
+			say "$k: $t passed on this code before: $resume/$k/$t.tap"
+			cat "$resume/$k/$t.tap" >>"$out/lab-$k.tap"
+			continue
+		fi
+		say "$k: $t"
+		lab_selftests "$k" "$out/lab-$k.d/$t" "$t" | tag "$k" >"$out/lab-$k.d/$t.tap"
+		cat "$out/lab-$k.d/$t.tap" >>"$out/lab-$k.tap"
+		grep -q '^not ok' "$out/lab-$k.d/$t.tap" || cp "$out/lab-$k.d/$t.tap" "$resume/$k/$t.tap"
+	done
 done
 
 say "done"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the lab (lab/run): load the DKMS-installed module the way a
-# host would, run every selftest, then unload and check nothing leaked.
+# host would, run every selftest (or the ones named), then unload and
+# check nothing leaked.
 # Prints TAP; lab/run adds the kernel-log line.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -17,7 +18,7 @@ else
 fi
 
 # One hung program fails on its own, well before lab/run's limit.
-KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-600} "$top/selftests/kvmft/run_tests.sh"
+KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-600} "$top/selftests/kvmft/run_tests.sh" "$@"
 rc=$?
 
 # Back to a module with nothing attached: every object must be gone.

@@ -10,7 +10,8 @@
 # fails without reporting a failed test counts as one failure). Exits
 # non-zero if anything failed.
 #
-# KVMFT_TEST_TIMEOUT (seconds, default 1800) bounds each program.
+# KVMFT_TEST_TIMEOUT (seconds, default 1800) bounds each program. Each
+# program's output is shown as it comes.
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
 timeout=${KVMFT_TEST_TIMEOUT:-1800}
@@ -37,13 +38,13 @@ for t in $notexec; do
 	fail=$((fail + 1))
 done
 out=$(mktemp) || exit 1
-trap 'rm -f "$out"' EXIT
+rcf=$(mktemp) || exit 1
+trap 'rm -f "$out" "$rcf"' EXIT
 for t in "$@"; do
 	case $t in */*) ;; *) t=$dir/$t ;; esac
 	echo "# selftests: kvmft: $(basename "$t")"
-	timeout --kill-after=10 "$timeout" "$t" >"$out" 2>&1
-	rc=$?
-	cat "$out"
+	{ timeout --kill-after=10 "$timeout" "$t" 2>&1; echo $? >"$rcf"; } | tee "$out"
+	rc=$(cat "$rcf")
 	# Top-level TAP results only; subtests are indented.
 	p=$(grep -c -E '^ok [0-9]+' "$out" | tr -d ' ')
 	s=$(grep -c -E '^ok [0-9]+.*# *SKIP' "$out" | tr -d ' ')

@@ -59,18 +59,21 @@ export KVMFT_STRESS_ITERS=${KVMFT_STRESS_ITERS:-200}
 export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
 # The debug lab's programs take some 3 to 4 hours here, more than a
 # session has: a run may be cut short and started again. On a clean
-# checkout a program that passed in an earlier run on the very same tree
-# (and stress rounds) is not run again; its output counts. Any change
-# starts over.
+# checkout a program that passed in an earlier run on the very same code
+# (what the labs run: kmod, ctl, bpf, selftests, lab, the build files;
+# not docs) and stress rounds is not run again; its output counts. Any
+# change there starts over.
 resume_top=$top/build/check-debug-resume
 if [ -z "$(git status --porcelain 2>/dev/null)" ] &&
-	tree=$(git rev-parse 'HEAD^{tree}' 2>/dev/null); then
+	tree=$(git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf HEAD:selftests HEAD:lab \
+		HEAD:Kbuild HEAD:Makefile HEAD:scripts/lab-selftests.sh 2>/dev/null |
+		sha1sum | cut -c1-40); then
 	key=$tree-$KVMFT_STRESS_ITERS
 	export CHECK_RESUME_DIR=$resume_top/$key
 	mkdir -p "$CHECK_RESUME_DIR"
 	find "$resume_top" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
 	kept=$(find "$CHECK_RESUME_DIR" -name '*.tap' | wc -l)
-	say "resuming on tree $tree: $kept programs passed on it before and are not run again"
+	say "resuming on code $tree: $kept programs passed on it before and are not run again"
 else
 	rm -rf "$resume_top"
 	say "uncommitted changes (or no git): every program runs"

@@ -74,16 +74,18 @@ ip tuntap add dev lgtap1 mode tap && ip link set lgtap1 up ||
 	give_up "cannot set up tap lgtap1"
 
 # start_qemu NAME TAP: QEMU paused, QMP on a pipe pair (POSIX sh has no
-# socket client); prints its pid.
+# socket client: fifo/NAME.in and .out, kept apart from the files LG_KEEP
+# copies, which must not include a FIFO); prints its pid.
 # shellcheck disable=SC2086
 start_qemu() {
 	cp "$img/disk.img" "$work/$1.img"
-	mkfifo "$work/$1.qmp.in" "$work/$1.qmp.out"
-	cat "$work/$1.qmp.out" >"$work/$1.qmp.log" &
+	mkdir -p "$work/fifo"
+	mkfifo "$work/fifo/$1.in" "$work/fifo/$1.out"
+	cat "$work/fifo/$1.out" >"$work/$1.qmp.log" &
 	qemu-system-x86_64 -enable-kvm -machine pc,hpet=off,kernel-irqchip=split \
 		-cpu host,kvm=off,-rdrand,-rdseed,-svm -smp 1 -m 256 \
 		-vga none -display none -monitor none -no-reboot -S $bios \
-		-chardev "pipe,id=qmp,path=$work/$1.qmp" -mon chardev=qmp,mode=control \
+		-chardev "pipe,id=qmp,path=$work/fifo/$1" -mon chardev=qmp,mode=control \
 		-serial "file:$work/$1.serial" \
 		-drive "file=$work/$1.img,format=raw,if=ide" \
 		-netdev "tap,id=n0,ifname=$2,script=no,downscript=no" \
@@ -95,7 +97,7 @@ start_qemu() {
 }
 qmp() {
 	printf '%s\n' '{"execute":"qmp_capabilities"}' "{\"execute\":\"$2\"}" \
-		>"$work/$1.qmp.in"
+		>"$work/fifo/$1.in"
 }
 has_vm_fd() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q 'anon_inode:kvm-vm'; }
 vm_fd_or_gone() { has_vm_fd "$1" || ! kill -0 "$1" 2>/dev/null; }

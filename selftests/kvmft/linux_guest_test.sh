@@ -118,11 +118,15 @@ idb=$(attach_pid "$qb")
 diag "A: QEMU $qa, VM $ida; B: QEMU $qb, VM $idb"
 
 "$FTCTL" events --json >"$work/events.out" 2>&1 &
+# A diverged B stops reading its log; the replay is then ended (below) so
+# that the pipe does not fill and stall A, and tee goes on filling a.log.
 (
 	"$FTCTL" record --vm "$ida" --out - 2>"$work/rec.err"
 	echo $? >"$work/rec.rc"
-) | tee "$work/a.log" | (
-	"$FTCTL" replay --vm "$idb" --in - >"$work/rep.out" 2>&1
+) | tee --output-error=warn-nopipe "$work/a.log" 2>/dev/null | (
+	"$FTCTL" replay --vm "$idb" --in - >"$work/rep.out" 2>&1 &
+	echo $! >"$work/rep.pid"
+	wait $!
 	echo $? >"$work/rep.rc"
 ) &
 pipe=$!
@@ -161,9 +165,18 @@ fi
 
 qmp b cont
 qmp a cont
+b_json() { "$FTCTL" status --vm "$idb" --json 2>/dev/null | tr -d '\n'; }
+b_field() { b_json | sed -n "s/.*\"$1\": *\"*\([0-9a-z_]*\).*/\1/p"; }
 # A: its workload to the end, and QEMU gone (poweroff).
 end=$(($(date +%s) + limit))
-while alive "$qa" && [ "$(date +%s)" -lt $end ]; do sleep 1; done
+while alive "$qa" && [ "$(date +%s)" -lt $end ]; do
+	if [ -s "$work/rep.pid" ] && [ -n "$(b_field diverged)" ]; then
+		diag "B diverged at record $(b_field diverged) ($(b_field diverged_why)) while A ran; replay ended"
+		kill "$(cat "$work/rep.pid")" 2>/dev/null
+		: >"$work/rep.pid"
+	fi
+	sleep 1
+done
 alive "$qa" && diag "A still runs after ${limit}s; its serial ends:" &&
 	tail -n 5 "$work/a.serial" | sed 's/^/#   /'
 read_md5=$(sed -n 's/^read=//p' "$img/expect")
@@ -178,8 +191,6 @@ check "workload: A booted, read its disk ($read_md5), wrote and read back, pinge
 # never comes (its poweroff lies past the last record). Wait until it
 # printed all A printed, diverged, went away, or its log position stopped
 # moving for 60 s.
-b_json() { "$FTCTL" status --vm "$idb" --json 2>/dev/null | tr -d '\n'; }
-b_field() { b_json | sed -n "s/.*\"$1\": *\"*\([0-9a-z_]*\).*/\1/p"; }
 last_pos=-1 still=0
 end=$(($(date +%s) + limit))
 while [ "$(date +%s)" -lt $end ] && alive "$qb" && [ -z "$(b_field diverged)" ] &&

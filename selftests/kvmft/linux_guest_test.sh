@@ -124,7 +124,9 @@ diag "A: QEMU $qa, VM $ida; B: QEMU $qb, VM $idb"
 	"$FTCTL" record --vm "$ida" --out - 2>"$work/rec.err"
 	echo $? >"$work/rec.rc"
 ) | tee --output-error=warn-nopipe "$work/a.log" 2>/dev/null | (
-	"$FTCTL" replay --vm "$idb" --in - >"$work/rep.out" 2>&1 &
+	# An asynchronous command's stdin is /dev/null unless redirected.
+	exec 3<&0
+	"$FTCTL" replay --vm "$idb" --in - <&3 >"$work/rep.out" 2>&1 &
 	echo $! >"$work/rep.pid"
 	wait $!
 	echo $? >"$work/rep.rc"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the lab: selftests/kvmft/linux_guest_test.sh with this tree's
+# Runs inside the lab: selftests/kvmft/linux_guest.sh with this tree's
 # kvmft.ko (LG_MODULE: another build of it; insmod, experimental_lapic=1)
 # and KVM's interrupt tracepoints
 # on, then leaves the evidence in the lab's out dir:
@@ -30,7 +30,7 @@ if [ "${LG_TRACE:-1}" = 1 ] && [ -d $t/events/kvm ]; then
 	done
 	echo 1 >$t/tracing_on
 fi
-LG_KEEP=$out/linux-guest "$top/selftests/kvmft/linux_guest_test.sh"
+LG_KEEP=$out/linux-guest "$top/selftests/kvmft/linux_guest.sh"
 rc=$?
 [ -d $t/events/kvm ] && echo 0 >$t/tracing_on && cat $t/trace >"$out/trace" 2>/dev/null
 dmesg >"$out/dmesg"

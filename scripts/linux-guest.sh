@@ -4,7 +4,7 @@
 # linux-guest.sh [--kver KVER] [--out DIR]
 #
 # Build what a contract Linux guest (DESIGN §6) needs, for
-# selftests/kvmft/linux_guest_test.sh:
+# selftests/kvmft/linux_guest.sh:
 #   DIR/vmlinuz        Debian's kernel from /boot (KVER: $LINUX_GUEST_KVER,
 #                      else scripts/debian-kver.sh's default)
 #   DIR/initramfs.cpio busybox-static, the modules that `modprobe -a

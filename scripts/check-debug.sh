@@ -52,10 +52,13 @@ export CHECK_OUT=$out
 export LAB_MEM=${LAB_MEM:-3072}
 export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-4}
 export KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-21600}
-# Every race of stress_test runs 200 times under this kernel (measured:
-# a round of its five races takes about 7 s here, so 200 rounds are some
-# 25 minutes of the run; KVMFT_STRESS_ITERS=1000 for a longer soak).
-export KVMFT_STRESS_ITERS=${KVMFT_STRESS_ITERS:-200}
+# Every race of stress_test runs 1000 times under this kernel, as the
+# hardening issue asks (measured: a round of its races takes some 7 s
+# here, so this is the longest program by far; KVMFT_STRESS_ITERS=200 for
+# a shorter soak).
+export KVMFT_STRESS_ITERS=${KVMFT_STRESS_ITERS:-1000}
+# Each lab is one vCPU: one lab per core at once.
+export CHECK_JOBS=${CHECK_JOBS:-$(nproc)}
 export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
 # The debug lab's programs take some 3 to 4 hours here, more than a
 # session has: a run may be cut short and started again. On a clean

@@ -18,7 +18,8 @@
 # output dir, KVMFT_TEST_TIMEOUT each selftest program's limit in the lab,
 # KVMFT_STRESS_ITERS the rounds of each race in stress_test,
 # CHECK_LAB_TIMEOUT the selftests lab's limit (2400 s), LAB_MEM the labs'
-# memory and LAB_TIMEOUT_SCALE a factor for their limits.
+# memory and LAB_TIMEOUT_SCALE a factor for their limits; with
+# CHECK_RESUME_DIR, CHECK_JOBS resumable labs run at once (1).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
@@ -141,6 +142,34 @@ lab_selftests() { # KVER OUTDIR [PROGRAM]
 }
 cmd=("$@")
 resume=${CHECK_RESUME_DIR:-}
+# One resumable program: its lab's TAP in $out/lab-$k.d/$t.tap, kept in
+# $resume when it passed whole.
+resume_one() { # KVER PROGRAM
+	local k=$1 t=$2
+	if [ ! -x "selftests/kvmft/$t" ]; then
+		echo "not ok 1 - $k: $t: not executable" >"$out/lab-$k.d/$t.tap"
+		return
+	fi
+	if [ -f "$resume/$k/$t.tap" ]; then
+		say "$k: $t passed on this code before: $resume/$k/$t.tap"
+		cp "$resume/$k/$t.tap" "$out/lab-$k.d/$t.tap"
+		return
+	fi
+	say "$k: $t"
+	lab_selftests "$k" "$out/lab-$k.d/$t" "$t" | tag "$k" >"$out/lab-$k.d/$t.tap"
+	grep -q '^not ok' "$out/lab-$k.d/$t.tap" || cp "$out/lab-$k.d/$t.tap" "$resume/$k/$t.tap"
+	say "$k: $t done"
+}
+# CHECK_JOBS labs at once (each lab is one vCPU); every worker takes the
+# next program nobody has claimed, the longest ones first.
+resume_worker() { # KVER PROGRAM...
+	local k=$1 t
+	shift
+	for t in "$@"; do
+		mkdir "$out/lab-$k.d/$t.claim" 2>/dev/null || continue
+		resume_one "$k" "$t"
+	done
+}
 for k in $kvers; do
 	say "selftests in the lab: $k"
 	if [ -z "$resume" ]; then
@@ -148,23 +177,25 @@ for k in $kvers; do
 		continue
 	fi
 	mkdir -p "$resume/$k" "$out/lab-$k.d"
-	: >"$out/lab-$k.tap"
-	for t in selftests/kvmft/*_test selftests/kvmft/*_test.sh; do
-		[ -f "$t" ] || continue
+	progs=()
+	for t in stress_test replay_test selftests/kvmft/*_test selftests/kvmft/*_test.sh; do
 		t=$(basename "$t")
-		if [ ! -x "selftests/kvmft/$t" ]; then
-			echo "not ok 1 - $k: $t: not executable" >>"$out/lab-$k.tap"
-			continue
-		fi
-		if [ -f "$resume/$k/$t.tap" ]; then
-			say "$k: $t passed on this code before: $resume/$k/$t.tap"
-			cat "$resume/$k/$t.tap" >>"$out/lab-$k.tap"
-			continue
-		fi
-		say "$k: $t"
-		lab_selftests "$k" "$out/lab-$k.d/$t" "$t" | tag "$k" >"$out/lab-$k.d/$t.tap"
-		cat "$out/lab-$k.d/$t.tap" >>"$out/lab-$k.tap"
-		grep -q '^not ok' "$out/lab-$k.d/$t.tap" || cp "$out/lab-$k.d/$t.tap" "$resume/$k/$t.tap"
+		[ -f "selftests/kvmft/$t" ] || continue
+		case " ${progs[*]} " in *" $t "*) continue ;; esac
+		progs+=("$t")
+	done
+	for ((j = 0; j < ${CHECK_JOBS:-1}; j++)); do
+		resume_worker "$k" "${progs[@]}" &
+		sleep 5
+	done
+	wait
+	: >"$out/lab-$k.tap"
+	for t in "${progs[@]}"; do
+		if [ -f "$out/lab-$k.d/$t.tap" ]; then
+			cat "$out/lab-$k.d/$t.tap"
+		else
+			echo "not ok 1 - $k: $t: no result"
+		fi >>"$out/lab-$k.tap"
 	done
 done
 

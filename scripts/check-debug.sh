@@ -63,14 +63,17 @@ export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
 # The debug lab's programs take some 3 to 4 hours here, more than a
 # session has: a run may be cut short and started again. On a clean
 # checkout a program that passed in an earlier run on the very same code
-# (what the labs run: kmod, ctl, bpf, selftests, lab, the build files;
+# (what the labs run: kmod, ctl, bpf, selftests, lab but its tests, the build files;
 # not docs) and stress rounds is not run again; its output counts. Any
 # change there starts over.
 resume_top=$top/build/check-debug-resume
+# (The lab's own tests, lab/tests/, run anew every time: not in the key.)
 if [ -z "$(git status --porcelain 2>/dev/null)" ] &&
-	tree=$(git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf HEAD:selftests HEAD:lab \
-		HEAD:Kbuild HEAD:Makefile HEAD:scripts/lab-selftests.sh 2>/dev/null |
-		sha1sum | cut -c1-40); then
+	tree=$({ git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf HEAD:selftests \
+		HEAD:Kbuild HEAD:Makefile HEAD:scripts/lab-selftests.sh &&
+		git ls-tree HEAD lab/ | grep -v '	lab/tests$'; } 2>/dev/null |
+		sha1sum | cut -c1-40) &&
+	git rev-parse -q --verify HEAD:lab >/dev/null; then
 	key=$tree-$KVMFT_STRESS_ITERS
 	export CHECK_RESUME_DIR=$resume_top/$key
 	mkdir -p "$CHECK_RESUME_DIR"

@@ -67,11 +67,15 @@ export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
 # not docs) and stress rounds is not run again; its output counts. Any
 # change there starts over.
 resume_top=$top/build/check-debug-resume
-# (The lab's own tests, lab/tests/, run anew every time: not in the key.)
+# (The lab's own tests, lab/tests/, run anew every time: not in the key.
+# Nor does a program's own source go in: check.sh names its kept output
+# after it, so that a change to one test program reruns that one only.)
 if [ -z "$(git status --porcelain 2>/dev/null)" ] &&
-	tree=$({ git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf HEAD:selftests \
+	tree=$({ git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf \
 		HEAD:Kbuild HEAD:Makefile HEAD:scripts/lab-selftests.sh &&
-		git ls-tree HEAD lab/ | grep -v '	lab/tests$'; } 2>/dev/null |
+		git ls-tree HEAD lab/ | grep -v '	lab/tests$' &&
+		git ls-tree -r HEAD selftests/ |
+		grep -Ev '	selftests/kvmft/[a-z0-9_]+_test(\.c|\.sh)$'; } 2>/dev/null |
 		sha1sum | cut -c1-40) &&
 	git rev-parse -q --verify HEAD:lab >/dev/null; then
 	key=$tree-$KVMFT_STRESS_ITERS

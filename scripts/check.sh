@@ -143,21 +143,26 @@ lab_selftests() { # KVER OUTDIR [PROGRAM]
 cmd=("$@")
 resume=${CHECK_RESUME_DIR:-}
 # One resumable program: its lab's TAP in $out/lab-$k.d/$t.tap, kept in
-# $resume when it passed whole.
+# $resume when it passed whole, named after the program's own source (the
+# rest of the code is $resume's key).
 resume_one() { # KVER PROGRAM
-	local k=$1 t=$2
+	local k=$1 t=$2 src kept
 	if [ ! -x "selftests/kvmft/$t" ]; then
 		echo "not ok 1 - $k: $t: not executable" >"$out/lab-$k.d/$t.tap"
 		return
 	fi
-	if [ -f "$resume/$k/$t.tap" ]; then
-		say "$k: $t passed on this code before: $resume/$k/$t.tap"
-		cp "$resume/$k/$t.tap" "$out/lab-$k.d/$t.tap"
+	src=$(git rev-parse -q --verify "HEAD:selftests/kvmft/$t.c" 2>/dev/null ||
+		git rev-parse -q --verify "HEAD:selftests/kvmft/$t" 2>/dev/null) ||
+		src=unknown
+	kept=$resume/$k/$t-$(echo "$src" | cut -c1-12).tap
+	if [ -f "$kept" ]; then
+		say "$k: $t passed on this code before: $kept"
+		cp "$kept" "$out/lab-$k.d/$t.tap"
 		return
 	fi
 	say "$k: $t"
 	lab_selftests "$k" "$out/lab-$k.d/$t" "$t" | tag "$k" >"$out/lab-$k.d/$t.tap"
-	grep -q '^not ok' "$out/lab-$k.d/$t.tap" || cp "$out/lab-$k.d/$t.tap" "$resume/$k/$t.tap"
+	grep -q '^not ok' "$out/lab-$k.d/$t.tap" || cp "$out/lab-$k.d/$t.tap" "$kept"
 	say "$k: $t done"
 }
 # CHECK_JOBS labs at once (each lab is one vCPU); every worker takes the

@@ -1486,18 +1486,27 @@ struct keep_reader {
 	int fd;
 	struct rec_buf *rb;
 	int rc;
+	bool detaching;		/* atomic: the VM is being detached */
 };
 
+/*
+ * Reads and acks until the end. A detached VM is no primary: its acks are
+ * refused (EINVAL) while its reader still gets the rest.
+ */
 static void *keep_read_acking(void *arg)
 {
 	struct keep_reader *k = arg;
+	bool acking = true;
 	ssize_t n;
 
 	while ((n = log_read_some(k->fd, k->rb)) > 0) {
-		if (ioctl(k->fd, KVMFT_IOC_LOG_ACK, &k->rb->nrec)) {
-			n = -errno;
+		if (!acking || !ioctl(k->fd, KVMFT_IOC_LOG_ACK, &k->rb->nrec))
+			continue;
+		n = -errno;
+		if (n != -EINVAL ||
+		    !__atomic_load_n(&k->detaching, __ATOMIC_ACQUIRE))
 			break;
-		}
+		acking = false;
 	}
 	k->rc = (int)n;
 	return NULL;
@@ -1601,6 +1610,7 @@ TEST_F_TIMEOUT(small_log, keep, 900)
 	kr.rb = &again;
 	ASSERT_EQ(0, pthread_create(&kr.thread, NULL, keep_read_acking, &kr));
 	pthread_join(ja.thread, NULL);
+	__atomic_store_n(&kr.detaching, true, __ATOMIC_RELEASE);
 	csum_vm_destroy(&a);	/* detach: the reader gets the rest, then 0 */
 	pthread_join(kr.thread, NULL);
 	ASSERT_EQ(0, kr.rc) TH_LOG("reading after RESUME: %s", strerror(-kr.rc));

@@ -123,7 +123,9 @@ lab_selftests() { # KVER OUTDIR [PROGRAM]
 	local k=$1 o=$2 labst
 	shift 2
 	# The console to the terminal, TAP to stdout.
-	lab/run --kver "$k" --timeout "$lab_timeout" --out "$o" -- "${cmd[@]}" "$@" 2>&1 |
+	lab/run --kver "$k" --timeout "$lab_timeout" --out "$o" -- \
+		${KVMFT_STRESS_ONLY:+env "KVMFT_STRESS_ONLY=$KVMFT_STRESS_ONLY"} \
+		"${cmd[@]}" "$@" 2>&1 |
 		tr -d '\r' | tee "$o.raw" >&2
 	labst=${PIPESTATUS[0]}
 	# Only the TAP that the guest wrote counts, not the console chatter;
@@ -145,25 +147,29 @@ resume=${CHECK_RESUME_DIR:-}
 # One resumable program: its lab's TAP in $out/lab-$k.d/$t.tap, kept in
 # $resume when it passed whole, named after the program's own source (the
 # rest of the code is $resume's key).
-resume_one() { # KVER PROGRAM
-	local k=$1 t=$2 src kept
+resume_one() { # KVER PROGRAM[@TEST]
+	local k=$1 t=${2%@*} only= src kept
+	[ "$t" = "$2" ] || only=${2#*@}
 	if [ ! -x "selftests/kvmft/$t" ]; then
-		echo "not ok 1 - $k: $t: not executable" >"$out/lab-$k.d/$t.tap"
+		echo "not ok 1 - $k: $t: not executable" >"$out/lab-$k.d/$2.tap"
 		return
 	fi
 	src=$(git rev-parse -q --verify "HEAD:selftests/kvmft/$t.c" 2>/dev/null ||
 		git rev-parse -q --verify "HEAD:selftests/kvmft/$t" 2>/dev/null) ||
 		src=unknown
-	kept=$resume/$k/$t-$(echo "$src" | cut -c1-12).tap
+	kept=$resume/$k/$2-$(echo "$src" | cut -c1-12).tap
 	if [ -f "$kept" ]; then
-		say "$k: $t passed on this code before: $kept"
-		cp "$kept" "$out/lab-$k.d/$t.tap"
+		say "$k: $2 passed on this code before: $kept"
+		cp "$kept" "$out/lab-$k.d/$2.tap"
 		return
 	fi
-	say "$k: $t"
-	lab_selftests "$k" "$out/lab-$k.d/$t" "$t" | tag "$k" >"$out/lab-$k.d/$t.tap"
-	grep -q '^not ok' "$out/lab-$k.d/$t.tap" || cp "$out/lab-$k.d/$t.tap" "$kept"
-	say "$k: $t done"
+	say "$k: $2"
+	# One stress race per lab: the other tests' SKIPs are not results.
+	KVMFT_STRESS_ONLY=$only lab_selftests "$k" "$out/lab-$k.d/$2" "$t" |
+		grep -v '# SKIP not in KVMFT_STRESS_ONLY' |
+		tag "$k" >"$out/lab-$k.d/$2.tap"
+	grep -q '^not ok' "$out/lab-$k.d/$2.tap" || cp "$out/lab-$k.d/$2.tap" "$kept"
+	say "$k: $2 done"
 }
 # CHECK_JOBS labs at once (each lab is one vCPU); every worker takes the
 # next program nobody has claimed, the longest ones first.
@@ -182,10 +188,15 @@ for k in $kvers; do
 		continue
 	fi
 	mkdir -p "$resume/$k" "$out/lab-$k.d"
+	# The longest first: stress_test's races (each in its own lab, so
+	# that a run cut short keeps the races done), replay_test.
 	progs=()
-	for t in stress_test replay_test selftests/kvmft/*_test selftests/kvmft/*_test.sh; do
+	for t in $(sed -nE 's/^TEST(_F)?(_TIMEOUT)?\(([a-z0-9_]+, *)?([a-z0-9_]+).*/stress_test@\4/p' \
+		selftests/kvmft/stress_test.c) replay_test \
+		selftests/kvmft/*_test selftests/kvmft/*_test.sh; do
 		t=$(basename "$t")
-		[ -f "selftests/kvmft/$t" ] || continue
+		[ -f "selftests/kvmft/${t%@*}" ] || continue
+		[ "$t" != stress_test ] || continue	# run race by race
 		case " ${progs[*]} " in *" $t "*) continue ;; esac
 		progs+=("$t")
 	done

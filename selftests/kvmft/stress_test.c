@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stress_test: the module's races, run in a loop. Each test repeats its
- * race KVMFT_STRESS_ITERS times (default 10; `make check-debug` runs 200
+ * race KVMFT_STRESS_ITERS times (default 10; `make check-debug` runs 1000
  * under KASAN, lockdep and kmemleak, which see what a plain kernel does
- * not). Needs kvmft.ko; SKIPs without it. The module is reloaded by the
- * unload tests with `modprobe kvmft`, or `insmod $KVMFT_KO` if set.
+ * not). KVMFT_STRESS_ONLY=NAME[,NAME] runs only those tests (check-debug
+ * gives each its own lab). Needs kvmft.ko; SKIPs without it. The module
+ * is reloaded by the unload tests with `modprobe kvmft`, or
+ * `insmod $KVMFT_KO` if set.
  *
  *   log_open_vs_vmm_exit   LOG_OPEN while the VMM exits
  *   detach_vs_vmm_exit     DETACH while the VMM exits
@@ -48,8 +50,8 @@
 GUEST_IMAGE_DECLARE(harden);
 
 /*
- * A loop of KVMFT_STRESS_ITERS rounds takes what it takes (200 under a
- * debug kernel: minutes each); run_tests.sh's KVMFT_TEST_TIMEOUT bounds the
+ * A loop of KVMFT_STRESS_ITERS rounds takes what it takes (1000 under a
+ * debug kernel: up to an hour each); run_tests.sh's KVMFT_TEST_TIMEOUT bounds the
  * program, this only each test's harness alarm.
  */
 #undef TEST_TIMEOUT_DEFAULT
@@ -67,6 +69,26 @@ static int iters(void)
 
 	return n > 0 ? n : 10;
 }
+
+/* Is test @name in KVMFT_STRESS_ONLY (a comma-separated list), if set? */
+static bool selected(const char *name)
+{
+	const char *s = getenv("KVMFT_STRESS_ONLY");
+	size_t n = strlen(name);
+
+	if (!s || !*s)
+		return true;
+	for (; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL)
+		if (!strncmp(s, name, n) && (s[n] == ',' || !s[n]))
+			return true;
+	return false;
+}
+
+#define STRESS_SELECTED()						\
+	do {								\
+		if (!selected(_metadata->name))				\
+			SKIP(return, "not in KVMFT_STRESS_ONLY");	\
+	} while (0)
 
 static double now_s(void)
 {
@@ -163,6 +185,8 @@ TEST(log_open_vs_vmm_exit)
 	uint64_t live0;
 	pthread_t t;
 
+	STRESS_SELECTED();
+
 	REQUIRE_KVMFT_ADMIN();
 	kvmft_nl_open(&nl);
 	live0 = live_start();
@@ -214,6 +238,8 @@ TEST(detach_vs_vmm_exit)
 	struct kvmft_nl nl;
 	uint64_t live0;
 	pthread_t t;
+
+	STRESS_SELECTED();
 
 	REQUIRE_KVMFT_ADMIN();
 	kvmft_nl_open(&nl);
@@ -364,6 +390,8 @@ TEST_F_TIMEOUT(full, detach_full_log, 6 * 3600)
 	struct kvmft_nl nl;
 	uint64_t live0;
 
+	STRESS_SELECTED();
+
 	REQUIRE_KVMFT_ADMIN();
 	ASSERT_LT(0, self->saved_kb);
 	ASSERT_EQ(0, write_file(LOG_KB_PARAM, "64"));
@@ -493,6 +521,8 @@ TEST(unload_recording)
 	const uint64_t spins = 20000;
 	int i, n = iters(), r;
 
+	STRESS_SELECTED();
+
 	REQUIRE_KVMFT_ADMIN();
 	for (i = 0; i < n; i++) {
 		bool backup = i & 1;
@@ -598,6 +628,8 @@ TEST(ftrace_toggle)
 	int i, n = iters();
 	struct kvmft_nl nl;
 
+	STRESS_SELECTED();
+
 	REQUIRE_KVMFT_ADMIN();
 	kvmft_nl_open(&nl);
 	for (i = 0; i < n; i++) {
@@ -669,13 +701,16 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 	struct kvmft_nl nl;
 	uint64_t live0;
 
+	STRESS_SELECTED();
+
 	REQUIRE_KVMFT_ADMIN();
 	ASSERT_LT(0, self->saved_kb);
 	ASSERT_EQ(0, write_file(LOG_KB_PARAM, "64"));
 	kvmft_nl_open(&nl);
 	live0 = live_start();
 	srandom(getpid());
-	for (i = 0; i < n; i++) {
+	/* An iteration of this race is one close and RESUME. */
+	for (i = 0; !i || resumes < n; i++) {
 		struct keep_vm k = { .n = 3000 };
 		struct rec_buf rb = { 0 };
 		struct kvmft_log_open lo;
@@ -737,7 +772,7 @@ TEST_F_TIMEOUT(full, keep_reopen_vs_append, 6 * 3600)
 		rec_buf_free(&rb);
 		pthread_mutex_destroy(&k.lock);
 	}
-	TH_LOG("%d rounds, %d resumes", n, resumes);
+	TH_LOG("%d rounds, %d resumes", i, resumes);
 	EXPECT_TRUE(live_back_to(live0));
 	kvmft_nl_close(&nl);
 }
@@ -782,6 +817,8 @@ TEST_F_TIMEOUT(full, keep_orphan_end, 6 * 3600)
 	int i, n = iters(), r;
 	struct kvmft_nl nl;
 	uint64_t live0;
+
+	STRESS_SELECTED();
 
 	REQUIRE_KVMFT_ADMIN();
 	ASSERT_LT(0, self->saved_kb);

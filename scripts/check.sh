@@ -148,7 +148,7 @@ resume=${CHECK_RESUME_DIR:-}
 # $resume when it passed whole, named after the program's own source (the
 # rest of the code is $resume's key).
 resume_one() { # KVER PROGRAM[@TEST]
-	local k=$1 t=${2%@*} only= src kept
+	local k=$1 t=${2%@*} only='' src kept
 	[ "$t" = "$2" ] || only=${2#*@}
 	if [ ! -x "selftests/kvmft/$t" ]; then
 		echo "not ok 1 - $k: $t: not executable" >"$out/lab-$k.d/$2.tap"

@@ -63,21 +63,20 @@ export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
 # The debug lab's programs take some 3 to 4 hours here, more than a
 # session has: a run may be cut short and started again. On a clean
 # checkout a program that passed in an earlier run on the very same code
-# (what the labs run: kmod, ctl, bpf, selftests, lab but its tests, the build files;
-# not docs) and stress rounds is not run again; its output counts. Any
-# change there starts over.
+# and stress rounds is not run again; its output counts. The key is what
+# the labs run (kmod, ctl, bpf, the shared selftest code, lab but its own
+# tests, the build files; not docs); check.sh names each kept output
+# after the program's own source, so a change to one test program reruns
+# that one only. Any other change starts over. (With pipefail, a failing
+# git in the key's pipeline, outside a repository, fails it.)
 resume_top=$top/build/check-debug-resume
-# (The lab's own tests, lab/tests/, run anew every time: not in the key.
-# Nor does a program's own source go in: check.sh names its kept output
-# after it, so that a change to one test program reruns that one only.)
 if [ -z "$(git status --porcelain 2>/dev/null)" ] &&
 	tree=$({ git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf \
 		HEAD:Kbuild HEAD:Makefile HEAD:scripts/lab-selftests.sh &&
 		git ls-tree HEAD lab/ | grep -v '	lab/tests$' &&
 		git ls-tree -r HEAD selftests/ |
 		grep -Ev '	selftests/kvmft/[a-z0-9_]+_test(\.c|\.sh)$'; } 2>/dev/null |
-		sha1sum | cut -c1-40) &&
-	git rev-parse -q --verify HEAD:lab >/dev/null; then
+		sha1sum | cut -c1-40); then
 	key=$tree-$KVMFT_STRESS_ITERS
 	export CHECK_RESUME_DIR=$resume_top/$key
 	mkdir -p "$CHECK_RESUME_DIR"

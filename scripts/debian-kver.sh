@@ -24,7 +24,7 @@ series() {
 	k=$(dep_of "linux-headers-$1-amd64")
 	[ -n "$k" ] || k=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' \
 		"linux-headers-$1.*-amd64" 2>/dev/null |
-		sed -n "s/^ii *linux-headers-\($1\.[^-]*-amd64\)\$/\1/p" |
+		sed -n "s/^ii *linux-headers-\($1\.[0-9][^ ]*-amd64\)\$/\1/p" |
 		sort -V | tail -n1)
 	[ -n "$k" ] && echo "$k"
 }

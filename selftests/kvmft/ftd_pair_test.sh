@@ -66,16 +66,22 @@ wait_for 30 ctla status || give_up "ftd A did not start: $(cat "$work/a.log")"
 wait_for 30 ctlb status || give_up "ftd B did not start: $(cat "$work/b.log")"
 
 export KVMFT_IDENTITY=pair-1
+# VM a must outlive both restarts of A's ftd: records it makes while no
+# ftd reads its log die with it if it ends then (the module ends a
+# reader-less recording when its VMM exits), and VM b, missing them,
+# would go live with its own input. 20000 iterations were too few on a
+# loaded lab (CI, both kernels' labs at once).
+iters=60000
 # Each VM's tap, as QEMU's ifname= would name it: ftd binds it.
 modprobe -q tun 2>/dev/null
 ip tuntap add "oqa$$" mode tap 2>/dev/null
 ip tuntap add "oqb$$" mode tap 2>/dev/null
 export KVMFT_TAP=oqa$$
-start_vm a --iters 20000 --seed 1 || give_up "VM a did not start"
+start_vm a --iters "$iters" --seed 1 || give_up "VM a did not start"
 pa=$VM_PID
 ida=$(attach_pid "$pa")
 export KVMFT_TAP=oqb$$
-start_vm b --iters 20000 --seed 2 || give_up "VM b did not start"
+start_vm b --iters "$iters" --seed 2 || give_up "VM b did not start"
 idb=$(attach_pid "$VM_PID")
 unset KVMFT_TAP
 [ -n "$ida" ] && [ -n "$idb" ] || give_up "ftctl attach failed"
@@ -167,6 +173,10 @@ check "primary-restart-sum: VM b, through two kills of A's ftd, computes VM a's 
 	test -n "$suma" -a "$suma" = "$sumb"
 check "primary-restart-clean: no divergence, nothing out of sequence, no log error, no restart refused" \
 	sh -c "! grep -q 'diverged\|out of sequence\|log-error\|cannot go on' '$work/a.log' '$work/b.log'"
+if [ "$tap_failed" != 0 ]; then
+	tail -n 25 "$work/a.log" | sed 's/^/# a.log: /'
+	tail -n 25 "$work/b.log" | sed 's/^/# b.log: /'
+fi
 diag "after: $(ctla status --json | grep -o '"why":"[^"]*"' | head -n 1)"
 
 # Host A dies, with two new VMs (a and b have ended): both ftd start

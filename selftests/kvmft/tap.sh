@@ -47,6 +47,11 @@ tap_cleanup() {
 	jobs -p >"$work/jobs"
 	for p in $(cat "$work/jobs"); do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	# KVMFT_KEEP_WORK=DIR keeps a failed test's files (its daemons' logs).
+	if [ "$tap_failed" != 0 ] && [ -n "${KVMFT_KEEP_WORK:-}" ]; then
+		mkdir -p "$KVMFT_KEEP_WORK" &&
+			cp -r "$work" "$KVMFT_KEEP_WORK/$(basename "$0").$$"
+	fi
 	rm -rf "$work"
 	exit $tap_failed
 }

@@ -60,17 +60,21 @@ export KVMFT_STRESS_ITERS=${KVMFT_STRESS_ITERS:-1000}
 # Each lab is one vCPU: one lab per core at once.
 export CHECK_JOBS=${CHECK_JOBS:-$(nproc)}
 export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
-# The debug lab's programs take some 3 to 4 hours here, more than a
-# session has: a run may be cut short and started again. On a clean
-# checkout a program that passed in an earlier run on the very same code
-# and stress rounds is not run again; its output counts. The key is what
-# the labs run (kmod, ctl, bpf, the shared selftest code, lab but its own
-# tests, the build files; not docs); check.sh names each kept output
-# after the program's own source, so a change to one test program reruns
-# that one only. Any other change starts over. (With pipefail, a failing
-# git in the key's pipeline, outside a repository, fails it.)
-resume_top=$top/build/check-debug-resume
-if [ -z "$(git status --porcelain 2>/dev/null)" ] &&
+# The debug lab's programs take many hours here (a stress race alone, its
+# 1000 rounds, two to three), more than a session has, and a session's
+# machine may be new: a run may be cut short and started again. A program
+# that passed on the very same code and stress rounds is not run again;
+# its output counts. Those outputs are kept in the project, in
+# docs/check-debug/ (commit them: they are the evidence, and only what is
+# committed outlives the machine), with the key they ran on in its `key`.
+# The key is what the labs run (kmod, ctl, bpf, the shared selftest code,
+# lab but its own tests, the build files; not docs); check.sh names each
+# kept output after the program's own source, so a change to one test
+# program reruns that one only. Any other change starts over. (With
+# pipefail, a failing git in the key's pipeline, outside a repository,
+# fails it.)
+resume=$top/docs/check-debug
+if [ -z "$(git status --porcelain -- . ':!docs/check-debug' 2>/dev/null)" ] &&
 	tree=$({ git rev-parse HEAD:kmod HEAD:ctl HEAD:bpf \
 		HEAD:Kbuild HEAD:Makefile HEAD:scripts/lab-selftests.sh &&
 		git ls-tree HEAD lab/ | grep -v '	lab/tests$' &&
@@ -78,14 +82,16 @@ if [ -z "$(git status --porcelain 2>/dev/null)" ] &&
 		grep -Ev '	selftests/kvmft/[a-z0-9_]+_test(\.c|\.sh)$'; } 2>/dev/null |
 		sha1sum | cut -c1-40); then
 	key=$tree-$KVMFT_STRESS_ITERS
-	export CHECK_RESUME_DIR=$resume_top/$key
-	mkdir -p "$CHECK_RESUME_DIR"
-	find "$resume_top" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
-	kept=$(find "$CHECK_RESUME_DIR" -name '*.tap' | wc -l)
+	if [ "$(cat "$resume/key" 2>/dev/null)" != "$key" ]; then
+		find "$resume" -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} + 2>/dev/null
+		mkdir -p "$resume"
+		echo "$key" >"$resume/key"
+	fi
+	export CHECK_RESUME_DIR=$resume
+	kept=$(find "$resume" -name '*.tap' | wc -l)
 	say "resuming on code $tree: $kept programs passed on it before and are not run again"
 else
-	rm -rf "$resume_top"
-	say "uncommitted changes (or no git): every program runs"
+	say "uncommitted changes (or no git): every program runs, nothing is kept"
 fi
 say "make check's pipeline for KVER=$kver (scripts/check.sh)"
 exec scripts/check.sh

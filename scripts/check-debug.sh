@@ -57,6 +57,10 @@ export KVMFT_TEST_TIMEOUT=${KVMFT_TEST_TIMEOUT:-21600}
 # here, so this is the longest program by far; KVMFT_STRESS_ITERS=200 for
 # a shorter soak).
 export KVMFT_STRESS_ITERS=${KVMFT_STRESS_ITERS:-1000}
+# Each race's rounds in 4 labs of 250, each a program of its own that is
+# kept when it passes: a race takes some 2.5 hours here, longer than what
+# is left of most sessions, and a lab cut short keeps nothing.
+export CHECK_STRESS_CHUNKS=${CHECK_STRESS_CHUNKS:-4}
 # Each lab is one vCPU: one lab per core at once.
 export CHECK_JOBS=${CHECK_JOBS:-$(nproc)}
 export CHECK_LAB_TIMEOUT=${CHECK_LAB_TIMEOUT:-4800}
@@ -81,7 +85,7 @@ if [ -z "$(git status --porcelain -- . ':!docs/check-debug' 2>/dev/null)" ] &&
 		git ls-tree -r HEAD selftests/ |
 		grep -Ev '	selftests/kvmft/[a-z0-9_]+_test(\.c|\.sh)$'; } 2>/dev/null |
 		sha1sum | cut -c1-40); then
-	key=$tree-$KVMFT_STRESS_ITERS
+	key=$tree-$KVMFT_STRESS_ITERS-$CHECK_STRESS_CHUNKS
 	if [ "$(cat "$resume/key" 2>/dev/null)" != "$key" ]; then
 		find "$resume" -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} + 2>/dev/null
 		mkdir -p "$resume"

@@ -120,12 +120,15 @@ set -- scripts/lab-selftests.sh
 # unload, a clean kernel log) on this code is kept there and not run
 # again; its lab's output still counts.
 lab_selftests() { # KVER OUTDIR [PROGRAM]
-	local k=$1 o=$2 labst
+	local k=$1 o=$2 labst c=("${cmd[@]}")
 	shift 2
+	# CHUNK_ITERS: this lab's share of a race's rounds (the last env wins).
+	[ -z "${CHUNK_ITERS:-}" ] ||
+		c=("${cmd[@]:0:${#cmd[@]}-1}" env "KVMFT_STRESS_ITERS=$CHUNK_ITERS" "${cmd[-1]}")
 	# The console to the terminal, TAP to stdout.
 	lab/run --kver "$k" --timeout "$lab_timeout" --out "$o" -- \
 		${KVMFT_STRESS_ONLY:+env "KVMFT_STRESS_ONLY=$KVMFT_STRESS_ONLY"} \
-		"${cmd[@]}" "$@" 2>&1 |
+		"${c[@]}" "$@" 2>&1 |
 		tr -d '\r' | tee "$o.raw" >&2
 	labst=${PIPESTATUS[0]}
 	# Only the TAP that the guest wrote counts, not the console chatter;
@@ -147,9 +150,15 @@ resume=${CHECK_RESUME_DIR:-}
 # One resumable program: its lab's TAP in $out/lab-$k.d/$t.tap, kept in
 # $resume when it passed whole, named after the program's own source (the
 # rest of the code is $resume's key).
-resume_one() { # KVER PROGRAM[@TEST]
-	local k=$1 t=${2%@*} only='' src kept
+resume_one() { # KVER PROGRAM[@TEST[:CHUNK]]
+	local k=$1 t=${2%@*} only='' src kept iters=''
 	[ "$t" = "$2" ] || only=${2#*@}
+	# A stress race's rounds in CHECK_STRESS_CHUNKS labs of their own.
+	case $only in *:*)
+		only=${only%:*}
+		iters=$((${KVMFT_STRESS_ITERS:-10} / ${CHECK_STRESS_CHUNKS:-1}))
+		;;
+	esac
 	if [ ! -x "selftests/kvmft/$t" ]; then
 		echo "not ok 1 - $k: $t: not executable" >"$out/lab-$k.d/$2.tap"
 		return
@@ -165,7 +174,8 @@ resume_one() { # KVER PROGRAM[@TEST]
 	fi
 	say "$k: $2"
 	# One stress race per lab: the other tests' SKIPs are not results.
-	KVMFT_STRESS_ONLY=$only lab_selftests "$k" "$out/lab-$k.d/$2" "$t" |
+	KVMFT_STRESS_ONLY=$only CHUNK_ITERS=$iters \
+		lab_selftests "$k" "$out/lab-$k.d/$2" "$t" |
 		grep -v '# SKIP not in KVMFT_STRESS_ONLY' |
 		tag "$k" >"$out/lab-$k.d/$2.tap"
 	grep -q '^not ok' "$out/lab-$k.d/$2.tap" || cp "$out/lab-$k.d/$2.tap" "$kept"
@@ -198,7 +208,13 @@ for k in $kvers; do
 		[ -f "selftests/kvmft/${t%@*}" ] || continue
 		[ "$t" != stress_test ] || continue	# run race by race
 		case " ${progs[*]} " in *" $t "*) continue ;; esac
-		progs+=("$t")
+		if [ "${t%@*}" = stress_test ] && [ "${CHECK_STRESS_CHUNKS:-1}" -gt 1 ]; then
+			for ((c = 1; c <= CHECK_STRESS_CHUNKS; c++)); do
+				progs+=("$t:$c")
+			done
+		else
+			progs+=("$t")
+		fi
 	done
 	for ((j = 0; j < ${CHECK_JOBS:-1}; j++)); do
 		resume_worker "$k" "${progs[@]}" &

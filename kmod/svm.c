@@ -228,7 +228,10 @@ static void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm,
 
 /*
  * The vCPU's architectural state for divergence detection, as the guest
- * sees it: general registers from KVM, the rest from the VMCB's save area.
+ * sees it: general registers from KVM, the rest from the VMCB's save area,
+ * RFLAGS as the kind-3 hash takes it (kvmft_step_hash()): a backup checks
+ * the state record in front of an event where its search found the
+ * landmark, still stepping, and that search's TF is not the guest's.
  */
 static void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			    struct kvmft_rec_state *st)
@@ -244,7 +247,7 @@ static void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 	st->rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	if (vmcb) {
 		i = VCPU_REGS_RIP + 1;
-		v[i++] = vmcb->save.rflags;
+		v[i++] = kvm_get_rflags(vcpu) & ~X86_EFLAGS_RF;
 		v[i++] = vmcb->save.cr0;
 		v[i++] = vmcb->save.cr2;
 		v[i++] = vmcb->save.cr3;

@@ -228,32 +228,36 @@ static void kvmft_svm_set_tsc_offset(struct kvmft_vm *vm,
 
 /*
  * The vCPU's architectural state for divergence detection, as the guest
- * sees it: general registers from KVM, the rest from the VMCB's save area,
- * RFLAGS as the kind-3 hash takes it (kvmft_step_hash()): a backup checks
- * the state record in front of an event where its search found the
- * landmark, still stepping, and that search's TF is not the guest's.
+ * sees it: general registers, RFLAGS, CR0, CR2, CR3, CR4 and EFER.
  */
 static void kvmft_svm_state(struct kvmft_vm *vm, struct kvm_vcpu *vcpu,
 			    struct kvmft_rec_state *st)
 {
-	struct vmcb *vmcb = kvmft_vmcb(vm, vcpu);
-	u64 v[VCPU_REGS_RIP + 1 + 7];
+	u64 v[VCPU_REGS_RIP + 1 + 6];
 	int i;
 
 	/* SVM keeps RSP and RIP in vcpu->arch.regs too, current after exits. */
-	memset(v, 0, sizeof(v));
 	for (i = 0; i <= VCPU_REGS_RIP; i++)
 		v[i] = vcpu->arch.regs[i];
 	st->rip = vcpu->arch.regs[VCPU_REGS_RIP];
-	if (vmcb) {
-		i = VCPU_REGS_RIP + 1;
-		v[i++] = kvm_get_rflags(vcpu) & ~X86_EFLAGS_RF;
-		v[i++] = vmcb->save.cr0;
-		v[i++] = vmcb->save.cr2;
-		v[i++] = vmcb->save.cr3;
-		v[i++] = vmcb->save.cr4;
-		v[i++] = vmcb->save.efer;
-	}
+	/*
+	 * As the kind-3 hash takes it (kvmft_step_hash()): without the TF of
+	 * a search (a backup takes a kind-3 event, and the state record in
+	 * front of it, while stepping; the guest's own TF stays) and RF, the
+	 * CPU's resume flag.
+	 */
+	v[i++] = kvm_get_rflags(vcpu) & ~X86_EFLAGS_RF;
+	/*
+	 * KVM's copies, not the VMCB's: before the first entry (a backup
+	 * takes an event at its start) KVM has not loaded CR3 into the VMCB
+	 * yet, and after an exit svm_handle_exit() has taken CR0 and CR3
+	 * back.
+	 */
+	v[i++] = vcpu->arch.cr0;
+	v[i++] = vcpu->arch.cr2;
+	v[i++] = vcpu->arch.cr3;
+	v[i++] = vcpu->arch.cr4;
+	v[i++] = vcpu->arch.efer;
 	st->hash = xxh64(v, sizeof(v), 0);
 }
 

@@ -9,7 +9,7 @@ set -e
 PKGS="build-essential make gcc clang llvm pkg-config kmod cpio xz-utils zstd
  linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms
  linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
- qemu-system-x86 busybox-static iproute2 rsync
+ qemu-system-x86 busybox-static iproute2 rsync dmsetup
  libnl-3-dev libnl-genl-3-dev libbpf-dev bpftool libelf-dev zlib1g-dev
  libasan8 libubsan1"
 missing=

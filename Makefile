@@ -83,7 +83,7 @@ check-debug: deps deps-debug
 	$(TOP)/scripts/check-debug.sh
 
 # Not part of `make check` yet (its 20 host kills, 20 cuts and 100 races
-# take some 25 minutes): two lab guests as the two hosts of a pair, with
+# took 23 minutes on 2 cores): two lab guests as the two hosts of a pair, with
 # the DKMS module of KVER (run `make dkms-install` first).
 check-pair: deps all
 	$(TOP)/lab/tests/pair_test.sh

@@ -63,15 +63,19 @@ state_dir = $run/state
 hb_interval_ms = ${PAIR_HB_INTERVAL_MS:-100}
 hb_timeout_ms = ${PAIR_HB_TIMEOUT_MS:-1000}
 EOF
-"$FTD" --foreground --config "$run/ftd.conf" >>"$out/ftd.log" 2>&1 &
-ftd=$!
 ctl() { FTD_SOCKET=$run/ftd.sock "$FTCTL" "$@"; }
-i=0
-until ctl status >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 300 ] && kill -0 $ftd 2>/dev/null || fail "ftd did not start"
-	sleep 0.1
-done
+# start_ftd: ftd in the background (pid in ftd), answering within 30 s.
+start_ftd() {
+	"$FTD" --foreground --config "$run/ftd.conf" >>"$out/ftd.log" 2>&1 &
+	ftd=$!
+	j=0
+	until ctl status >/dev/null 2>&1; do
+		j=$((j + 1))
+		[ $j -lt 300 ] && kill -0 "$ftd" 2>/dev/null || return 1
+		sleep 0.1
+	done
+}
+start_ftd || fail "ftd did not start"
 
 # Helpers for the commands.
 VM='' VM_PID=''
@@ -121,14 +125,7 @@ fresh_ftd() {
 	kill "$ftd" 2>/dev/null
 	wait "$ftd" 2>/dev/null
 	rm -rf "$run/state"
-	"$FTD" --foreground --config "$run/ftd.conf" >>"$out/ftd.log" 2>&1 &
-	ftd=$!
-	j=0
-	until ctl status >/dev/null 2>&1; do
-		j=$((j + 1))
-		[ $j -lt 300 ] || return 1
-		sleep 0.1
-	done
+	start_ftd
 }
 
 # Keep `st` current: the test reads roles and positions from it.

@@ -90,24 +90,7 @@ boot() { # H: boot host H (again); waits until its pair-host.sh is ready
 	tail -n 20 "$d.console" | sed 's/^/# console: /'
 	return 1
 }
-# send H CMD: run CMD on host H; prints its output, returns its status.
-send() {
-	h=$1 d=${out[$1]}
-	cmdn[$h]=$((cmdn[$h] + 1))
-	k=${cmdn[$h]}
-	echo "$2" >"$d/cmd.$k.tmp" && mv "$d/cmd.$k.tmp" "$d/cmd.$k"
-	for _ in $(seq 3000); do
-		if [ -f "$d/done.$k" ]; then
-			tail -n +2 "$d/done.$k"
-			return "$(head -n 1 "$d/done.$k")"
-		fi
-		[ -f "$d.rc" ] && break
-		sleep 0.05
-	done
-	echo "host $h: no answer to '$2'"
-	return 125
-}
-# send_at H CMD: send CMD without waiting (its answer is done.K).
+# send_at H CMD: send CMD to host H without waiting (its answer: done.K).
 send_at() {
 	h=$1 d=${out[$1]}
 	cmdn[$h]=$((cmdn[$h] + 1))
@@ -117,9 +100,22 @@ answer() { # H: wait for the answer to the last send_at; its status
 	d=${out[$1]} k=${cmdn[$1]}
 	for _ in $(seq 3000); do
 		[ -f "$d/done.$k" ] && return "$(head -n 1 "$d/done.$k")"
+		[ -f "$d.rc" ] && break
 		sleep 0.05
 	done
 	return 125
+}
+# send H CMD: run CMD on host H; prints its output, returns its status.
+send() {
+	send_at "$1" "$2"
+	answer "$1"
+	st=$?
+	if [ $st = 125 ]; then
+		echo "host $1: no answer to '$2'"
+	else
+		tail -n +2 "${out[$1]}/done.${cmdn[$1]}"
+	fi
+	return $st
 }
 kill_host() { # H: the host dies (its QEMU killed -9)
 	pkill -9 -f "path=${out[$1]},mount_tag=labout" || return 1

@@ -4,12 +4,13 @@
 # ftd with the module: a pair on one lab host, then the primary's host
 # dies and the backup goes live. The module's genl family lives in the
 # initial network namespace only, so the two "hosts" are two ftd on two
-# loopback ports, and the shared disk is a ramdisk:
+# loopback ports, and the shared disk is a ramdisk (a loop device over a
+# file in a kernel without brd, such as make check-debug's):
 #
 #   ftd A: host_id 1, port 7791 -- VM a (checksum_vm), primary
 #   ftd B: host_id 2, port 7792 -- VM b (checksum_vm), backup
-#   both VMs started with KVMFT_IDENTITY=pair-1; /dev/ram0: the
-#   arbitration area
+#   both VMs started with KVMFT_IDENTITY=pair-1; /dev/ram0 (or the
+#   loop device): the arbitration area
 #
 # Pair; the log flows (B's module replays A's records); B's ftd restarts
 # and the pair goes on (the module keeps the backup waiting; ftd takes its
@@ -33,9 +34,17 @@ if ! need_root_kvm || ! "$FTCTL" info >/dev/null 2>&1; then
 	for t in $names; do skip "$t" "needs root, /dev/kvm and kvmft loaded"; done
 	exit 0
 fi
+disk=/dev/ram0
 if ! modprobe brd rd_nr=1 rd_size=1024 2>/dev/null || [ ! -b /dev/ram0 ]; then
-	for t in $names; do skip "$t" "no ramdisk (brd) for the shared disk"; done
-	exit 0
+	disk=$(truncate -s 1M "$work/disk" &&
+		losetup --find --show "$work/disk" 2>/dev/null) || disk=
+	if [ ! -b "$disk" ]; then
+		for t in $names; do
+			skip "$t" "no ramdisk (brd) nor loop device for the shared disk"
+		done
+		exit 0
+	fi
+	trap 'losetup -d "$disk"; tap_cleanup' EXIT
 fi
 
 (umask 077; "$FTCTL" genkey >"$work/psk")
@@ -46,7 +55,7 @@ for h in a b; do
 	host_id = $id
 	host_name = host$h
 	key_file = $work/psk
-	arb_disk = /dev/ram0
+	arb_disk = $disk
 	listen = 127.0.0.1
 	port = $port
 	control_socket = $work/$h.sock
@@ -54,8 +63,8 @@ for h in a b; do
 	hb_timeout_ms = 10000
 	EOF
 done
-"$FTCTL" arb init --disk /dev/ram0 --vm pair-1 --force >/dev/null ||
-	give_up "ftctl arb init on /dev/ram0 failed"
+"$FTCTL" arb init --disk "$disk" --vm pair-1 --force >/dev/null ||
+	give_up "ftctl arb init on $disk failed"
 "$FTD" --foreground --config "$work/a.conf" >"$work/a.log" 2>&1 &
 fa=$!
 "$FTD" --foreground --config "$work/b.conf" >"$work/b.log" 2>&1 &
@@ -183,8 +192,8 @@ diag "after: $(ctla status --json | grep -o '"why":"[^"]*"' | head -n 1)"
 # afresh, so that only the new pair is theirs, on a fresh area.
 kill "$fa" "$fb"
 wait "$fa" "$fb" 2>/dev/null
-"$FTCTL" arb init --disk /dev/ram0 --vm pair-1 --force >/dev/null ||
-	give_up "ftctl arb init on /dev/ram0 failed"
+"$FTCTL" arb init --disk "$disk" --vm pair-1 --force >/dev/null ||
+	give_up "ftctl arb init on $disk failed"
 start_vm c --iters 20000 --seed 3 || give_up "VM c did not start"
 pc=$VM_PID
 idc=$(attach_pid "$pc")

@@ -853,6 +853,7 @@ static void lapic_record(struct __test_metadata *_metadata,
 	struct log_job rd;
 	struct kvm_vm *vm;
 	uint64_t n0 = t->n;
+	bool few_irqs;
 	int fd, try = 0;
 	uint32_t id;
 
@@ -886,13 +887,15 @@ again:
 	 * without kvmft, then matched by chance): each new try runs the
 	 * guest longer, for more events, up to 16 times as long.
 	 */
-	if (((t->want_step && !t->a.stats[KVMFT_STAT_STEP_EVENTS]) ||
-	     t->ua.args[0] < 4) && ++try < 8) {
+	few_irqs = t->ua.args[0] < 4;
+	if ((few_irqs ||
+	     (t->want_step && !t->a.stats[KVMFT_STAT_STEP_EVENTS])) &&
+	    ++try < 8) {
 		if (t->n < 16 * n0)
 			t->n *= 2;
 		TH_LOG("%s: recording again, %llu counts",
-		       t->ua.args[0] >= 4 ? "no kind-3 landmark yet" :
-					    "fewer than 4 interrupts in A",
+		       few_irqs ? "fewer than 4 interrupts in A" :
+				  "no kind-3 landmark yet",
 		       (unsigned long long)t->n);
 		rec_buf_free(&t->rb);
 		goto again;
